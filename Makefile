@@ -1,0 +1,64 @@
+# Baken: `make run` starts everything locally, `make test` runs every test. Both install what is
+# missing first (the gateway's .venv, the Rasa environment, the trained model) and reuse it after.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RASA_ENV := .venv-rasa
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install rasa-env model lint format i18n i18n-check test-gateway test-actions \
+	gateway-lock clean help
+
+help:
+	@echo "make run    - install what is missing, train if needed, start the whole stack"
+	@echo "make test   - install what is missing, run lint, catalog checks and every test"
+	@echo "make lint   - ruff and mypy;  make i18n - extract and update the reply catalogs"
+
+$(STAMP): pyproject.toml requirements/gateway.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements/gateway.lock -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) rasa-env
+
+rasa-env:
+	@scripts/rasa-env
+
+model: install
+	$(BIN)/baken train
+
+run: model
+	$(BIN)/baken up
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests actions
+	$(BIN)/ruff format --check bot tests actions
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format bot tests actions
+	$(BIN)/ruff check --fix bot tests actions
+
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-by-file -c TRANSLATORS: \
+		--project Baken -o locales/replies.pot .
+	$(BIN)/pybabel update -D replies -i locales/replies.pot -d locales --no-wrap --ignore-obsolete
+
+i18n-check: $(STAMP)
+	$(BIN)/python -m bot.i18n.check
+
+test-gateway: model
+	$(BIN)/pytest
+
+test-actions: rasa-env
+	$(RASA_ENV)/bin/python -m pytest tests/actions -o addopts="" -p no:cacheprovider -q
+
+test: lint i18n-check test-actions test-gateway
+
+gateway-lock: $(STAMP)
+	{ echo "# Pinned gateway environment (Python 3.11+). Regenerate: make gateway-lock"; \
+	  $(BIN)/pip freeze --exclude-editable; } > requirements/gateway.lock
+
+clean:
+	rm -rf $(VENV) $(RASA_ENV) var .rasa .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,164 @@
+"""The ``baken`` command."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import click
+import httpx
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+        if settings.ensure_keys():
+            click.echo(
+                f"Created local encryption keys in {settings.keys_file} "
+                "(keep this file private and back it up: without it the data cannot be read)."
+            )
+        return settings
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Baken: a messaging counselling assistant for IOM Netherlands."""
+
+
+@main.command()
+def up() -> None:
+    """Start everything locally (Rasa, action server, gateway with worker) and wait until ready."""
+    from bot import up as up_module
+
+    settings = _settings()
+    try:
+        up_module.main(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.option("--no-worker", is_flag=True, help="Serve HTTP only; run `baken worker` apart.")
+def serve(no_worker: bool) -> None:
+    """Run the gateway (webhooks, chat API, NLG endpoint; the worker too unless --no-worker)."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    settings = _settings()
+    if no_worker:
+        settings.run_worker_in_gateway = False
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@main.command()
+def worker() -> None:
+    """Run only the worker loops (process inbound messages, send the outbox)."""
+    from bot.services import build_services
+    from bot.storage.db import migrate
+    from bot.worker import Worker
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    migrate(settings.database_url)
+    Worker(build_services(settings)).run_forever()
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from bot.storage.db import migrate as run_migrations
+
+    settings = _settings()
+    run_migrations(settings.database_url)
+    click.echo("Database schema is up to date.")
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Train even if a model for these inputs exists.")
+def train(force: bool) -> None:
+    """Train the Rasa model, only if the training data, domain or pipeline changed."""
+    from bot.train import ensure_model
+
+    try:
+        ensure_model(_settings(), force=force)
+    except (ConfigError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.option("--url", default=None, help="Gateway URL (default: this machine's BAKEN_PORT).")
+@click.option("--session", default=None, help="Chat session id (default: a new one).")
+@click.option("--lang", default=None, help="Language to chat in, e.g. nl.")
+def chat(url: str | None, session: str | None, lang: str | None) -> None:
+    """Chat with the running bot in the terminal (type /quit to leave)."""
+    base = (url or load_settings().local_url).rstrip("/")
+    session = session or f"term-{uuid.uuid4().hex[:12]}"
+    click.echo(f"Chatting as session {session} with {base}. Buttons: type their number.")
+    buttons: list[dict[str, str]] = []
+    with httpx.Client(base_url=base, timeout=120) as client:
+        while True:
+            try:
+                line = input("you> ").strip()
+            except (EOFError, KeyboardInterrupt):
+                click.echo("")
+                return
+            if line in {"/quit", "/exit"}:
+                return
+            if not line:
+                continue
+            if line.isdigit() and 0 < int(line) <= len(buttons):
+                line = buttons[int(line) - 1]["payload"]
+            body: dict[str, str] = {"text": line}
+            if lang:
+                body["lang"] = lang
+                lang = None
+            try:
+                response = client.post(f"/api/chat/{session}/messages", json=body)
+            except httpx.HTTPError as exc:
+                click.echo(f"(the gateway at {base} is not reachable: {type(exc).__name__})")
+                continue
+            if response.status_code >= 400:
+                click.echo(f"(error {response.status_code}: {response.text})")
+                continue
+            data = response.json()
+            buttons = []
+            for reply in data["replies"]:
+                click.echo(f"bot> {reply['text']}")
+                for button in reply["buttons"]:
+                    buttons.append(button)
+                    click.echo(f"     [{len(buttons)}] {button['title']}")
+            if data.get("pending"):
+                click.echo("(the assistant is busy; your message is kept and will be answered)")
+            elif data["handoff"] and not data["replies"]:
+                click.echo("(a counsellor has this conversation; the bot stays silent)")
+
+
+@main.command(name="eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_command(file: Path, as_json: bool) -> None:
+    """Classify labelled messages (JSONL: text, lang, topic) and report accuracy."""
+    from bot.evaluate import main as run_eval
+
+    try:
+        run_eval(_settings(), file, as_json=as_json)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The only place that talks to the Rasa server (REST channel + HTTP API, over HTTP only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bot.messages import Button, Reply
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa did not answer (down, loading, slow or erroring): the message waits and is retried."""
+
+
+@dataclass(frozen=True)
+class RasaTurn:
+    replies: list[Reply]
+    signals: list[
+        dict[str, Any]
+    ]  # custom JSON from actions: {"handoff": …}, {"intake_submitted": …}
+    intent: str | None = None
+    confidence: float | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
+        self._token = token
+        self._http = httpx.Client(base_url=base_url, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+        if response.status_code >= 400:
+            raise RasaUnavailable(f"HTTP {response.status_code}")
+        return response.json()
+
+    def send(self, sender_id: str, text: str, *, lang: str, channel: str) -> RasaTurn:
+        """Run one user turn through Rasa and read back what it understood."""
+        body = {
+            "sender": sender_id,
+            "message": text,
+            "metadata": {"lang": lang, "channel": channel},
+            "input_channel": channel,
+        }
+        items = self._request("POST", "/webhooks/rest/webhook", json=body)
+        replies: list[Reply] = []
+        signals: list[dict[str, Any]] = []
+        for item in items:
+            if isinstance(item.get("custom"), dict):
+                signals.append(item["custom"])
+            if item.get("text"):
+                buttons = tuple(
+                    Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+                    for b in item.get("buttons") or []
+                )
+                replies.append(Reply(text=item["text"], buttons=buttons))
+        try:
+            tracker = self.tracker(sender_id)
+        except RasaUnavailable:
+            # The turn itself succeeded; never repeat it just to learn the intent.
+            tracker = {}
+        intent = (tracker.get("latest_message") or {}).get("intent") or {}
+        return RasaTurn(
+            replies=replies,
+            signals=signals,
+            intent=intent.get("name"),
+            confidence=intent.get("confidence"),
+            slots=tracker.get("slots") or {},
+        )
+
+    def tracker(self, sender_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "GET",
+            f"/conversations/{sender_id}/tracker",
+            params={"include_events": "NONE", "token": self._token},
+        )
+        return result
+
+    def parse(self, text: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "POST", "/model/parse", params={"token": self._token}, json={"text": text}
+        )
+        return result
+
+    def ready(self) -> bool:
+        """True when the server answers and has a model loaded."""
+        try:
+            status = self._request("GET", "/status", params={"token": self._token})
+        except RasaUnavailable:
+            return False
+        return bool(status.get("model_id") or status.get("model_file"))

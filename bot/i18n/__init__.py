@@ -1,0 +1,1 @@
+"""Languages: gettext catalogs under ``locales/`` read with babel."""

@@ -1,0 +1,276 @@
+"""The conversation pipeline (design.md §2, step 2): the only place that decides what happens to
+an inbound message.
+
+Order, per message: opt-out keywords (channels, issue 3) → safety triage → consent gate (issue 7)
+→ commands → held by a counsellor? store and stop → otherwise ask Rasa and act on its signals.
+
+A message is processed in three short steps so no database transaction stays open while Rasa
+thinks: claim it (``claim_next``), decide (``decide``, may call Rasa), then write the outcome
+and its replies in one transaction (``complete``), guarded by the claim token.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from bot.engine.nlg import Renderer
+from bot.engine.rasa import RasaClient, RasaUnavailable
+from bot.messages import Reply
+from bot.safety import triage
+from bot.storage.models import (
+    Author,
+    Contact,
+    Conversation,
+    Direction,
+    Handoff,
+    InStatus,
+    Intake,
+    Message,
+    OutStatus,
+)
+from bot.storage.repo import now, open_handoff, rowcount
+from bot.topics import TOPICS
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=5)
+URGENT_RESPONSE = "utter_urgent_safety"
+
+
+@dataclass(frozen=True)
+class Claim:
+    message_id: int
+    token: str
+
+
+@dataclass
+class Outcome:
+    status: InStatus
+    replies: list[Reply] = field(default_factory=list)
+    topic: str | None = None
+    urgent: bool = False
+    handoff: dict[str, Any] | None = None  # {"urgent": bool, "reason": str}
+    intake: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What ``decide`` needs to know about a claimed message, read in one short transaction."""
+
+    text: str
+    lang: str
+    channel: str
+    sender_id: str
+    held: bool
+
+
+def unfinished_before(message: type[Message], direction: Direction, statuses: list[str]) -> Any:
+    """SQL condition: an earlier message of the same conversation is still unfinished."""
+    earlier = aliased(Message)
+    return exists().where(
+        earlier.conversation_id == message.conversation_id,
+        earlier.direction == direction,
+        earlier.id < message.id,
+        earlier.status.in_(statuses),
+    )
+
+
+class Pipeline:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        renderer: Renderer,
+        rasa: RasaClient,
+        *,
+        default_lang: str = "en",
+        retry_max_seconds: float = 15.0,
+    ) -> None:
+        self.sessions = sessions
+        self.renderer = renderer
+        self.rasa = rasa
+        self.default_lang = default_lang
+        self.retry_max_seconds = retry_max_seconds
+
+    # -- step 1: claim -----------------------------------------------------------------------
+    def claim_next(self) -> Claim | None:
+        """Claim the oldest due inbound message whose conversation has nothing earlier waiting."""
+        current = now()
+        due = or_(
+            and_(
+                Message.status == InStatus.PENDING,
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= current),
+            ),
+            and_(
+                Message.status == InStatus.PROCESSING,
+                Message.claimed_at < current - CLAIM_LEASE,
+            ),
+        )
+        with self.sessions.begin() as session:
+            candidates = session.scalars(
+                select(Message.id)
+                .where(
+                    Message.direction == Direction.IN,
+                    due,
+                    ~unfinished_before(
+                        Message, Direction.IN, [InStatus.PENDING, InStatus.PROCESSING]
+                    ),
+                )
+                .order_by(Message.id)
+                .limit(20)
+            ).all()
+            for message_id in candidates:
+                token = uuid.uuid4().hex
+                won = rowcount(
+                    session.execute(
+                        update(Message)
+                        .where(Message.id == message_id, due)
+                        .values(status=InStatus.PROCESSING, claim_token=token, claimed_at=current)
+                    )
+                )
+                if won:
+                    return Claim(message_id, token)
+        return None
+
+    def _read_turn(self, claim: Claim) -> Turn:
+        with self.sessions() as session:
+            message = session.get_one(Message, claim.message_id)
+            contact = session.get_one(Contact, message.contact_id)
+            return Turn(
+                text=message.payload or message.text or "",
+                lang=contact.lang or self.default_lang,
+                channel=message.channel,
+                sender_id=contact.rasa_sender_id,
+                held=open_handoff(session, message.conversation_id) is not None,
+            )
+
+    # -- step 2: decide ----------------------------------------------------------------------
+    def decide(self, turn: Turn) -> Outcome:
+        """Run the ordered steps; may raise RasaUnavailable (the message then waits)."""
+        if triage(turn.text).urgent:
+            rendered = self.renderer.render(URGENT_RESPONSE, turn.lang)
+            return Outcome(
+                status=InStatus.HANDLED,
+                replies=[Reply(text=rendered["text"])],
+                topic="urgent_safety",
+                urgent=True,
+                handoff={"urgent": True, "reason": "urgent_safety"},
+            )
+        if turn.held:
+            return Outcome(status=InStatus.HELD)
+        result = self.rasa.send(turn.sender_id, turn.text, lang=turn.lang, channel=turn.channel)
+        outcome = Outcome(
+            status=InStatus.HANDLED,
+            replies=result.replies,
+            topic=result.intent if result.intent in TOPICS else None,
+        )
+        for signal in result.signals:
+            if isinstance(signal.get("handoff"), dict):
+                outcome.handoff = signal["handoff"]
+                outcome.urgent = outcome.urgent or bool(signal["handoff"].get("urgent"))
+            if isinstance(signal.get("intake_submitted"), dict):
+                outcome.intake = signal["intake_submitted"]
+        outcome.urgent = outcome.urgent or outcome.topic == "urgent_safety"
+        return outcome
+
+    # -- step 3: complete --------------------------------------------------------------------
+    def complete(self, claim: Claim, outcome: Outcome) -> bool:
+        """Write the outcome and queue its replies atomically. False if the claim was lost."""
+        with self.sessions.begin() as session:
+            message = session.get_one(Message, claim.message_id)
+            if message.status != InStatus.PROCESSING or message.claim_token != claim.token:
+                return False
+            message.status = outcome.status
+            message.topic = outcome.topic
+            message.urgent = outcome.urgent
+            message.claim_token = None
+            conversation = session.get_one(Conversation, message.conversation_id)
+            if outcome.topic:
+                conversation.last_topic = outcome.topic
+            contact = session.get_one(Contact, message.contact_id)
+            for reply in outcome.replies:
+                session.add(
+                    Message(
+                        direction=Direction.OUT,
+                        status=OutStatus.QUEUED,
+                        author=Author.BOT,
+                        conversation_id=conversation.id,
+                        contact_id=contact.id,
+                        channel=message.channel,
+                        text=reply.text,
+                        buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons]
+                        or None,
+                        in_reply_to_id=message.id,
+                        lang=contact.lang or self.default_lang,
+                        topic=outcome.topic,
+                        urgent=outcome.urgent,
+                    )
+                )
+            if outcome.handoff is not None:
+                handoff = open_handoff(session, conversation.id)
+                if handoff is None:
+                    session.add(
+                        Handoff(
+                            conversation_id=conversation.id,
+                            urgent=bool(outcome.handoff.get("urgent")),
+                            reason=str(outcome.handoff.get("reason") or outcome.topic or "")[:40]
+                            or None,
+                        )
+                    )
+                elif outcome.handoff.get("urgent"):
+                    handoff.urgent = True
+            if outcome.intake is not None:
+                session.add(Intake(conversation_id=conversation.id, answers=outcome.intake))
+        log.info(
+            "inbound processed",
+            extra={
+                "message_id": claim.message_id,
+                "status": str(outcome.status),
+                "topic": outcome.topic,
+                "urgent": outcome.urgent,
+                "replies": len(outcome.replies),
+                "handoff": outcome.handoff is not None,
+            },
+        )
+        return True
+
+    def retry_later(self, claim: Claim, reason: str) -> None:
+        """Put a claimed message back with a backoff; later messages of its conversation wait."""
+        with self.sessions.begin() as session:
+            message = session.get_one(Message, claim.message_id)
+            if message.claim_token != claim.token:
+                return
+            message.attempts += 1
+            delay = min(self.retry_max_seconds, 0.5 * 2 ** min(message.attempts, 10))
+            message.status = InStatus.PENDING
+            message.next_attempt_at = now() + timedelta(seconds=delay)
+            message.claim_token = None
+            message.error = reason[:200]
+        log.warning(
+            "inbound waits for the engine",
+            extra={"message_id": claim.message_id, "reason": reason, "retry_in_s": delay},
+        )
+
+    def process_next(self) -> bool:
+        """Process one message if one is due. Returns False when there was nothing to do."""
+        claim = self.claim_next()
+        if claim is None:
+            return False
+        turn = self._read_turn(claim)
+        try:
+            outcome = self.decide(turn)
+        except RasaUnavailable as exc:
+            self.retry_later(claim, f"rasa: {exc}")
+            return True
+        except Exception as exc:  # a bug must not lose the message: log it and retry later
+            log.exception("inbound processing failed", extra={"message_id": claim.message_id})
+            self.retry_later(claim, type(exc).__name__)
+            return True
+        self.complete(claim, outcome)
+        return True

@@ -1,0 +1,226 @@
+"""The gateway's tables.
+
+One ``messages`` table holds every message in both directions (RapidPro's habit), with an explicit
+status lifecycle (see ``InStatus`` and ``OutStatus``). Contacts are addressed by URN; the URN is
+stored encrypted and found through its keyed hash. Personal fields use the encrypted column types.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.privacy.crypto import cipher
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A personal text field, stored as a Fernet token."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return cipher().encrypt(value) if value is not None else None
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return cipher().decrypt(value) if value is not None else None
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A personal JSON value (intake answers, media references), stored as a Fernet token."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return cipher().encrypt(json.dumps(value)) if value is not None else None
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return json.loads(cipher().decrypt(value)) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class InStatus(enum.StrEnum):
+    """Lifecycle of an inbound message.
+
+    pending ──claim──> processing ──> handled   (replies queued in the same transaction)
+       ^                   │     └──> held      (a counsellor holds it: not sent to Rasa)
+       └── retry later ────┘ (Rasa down or slow: attempts+1, next_attempt_at set; nothing lost)
+
+    A ``processing`` row whose claim is older than the lease is claimable again (a crashed worker).
+    """
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    HANDLED = "handled"
+    HELD = "held"
+
+
+class OutStatus(enum.StrEnum):
+    """Lifecycle of an outbound message.
+
+    queued ──claim──> sending ──> sent ──> delivered ──> read   (provider callbacks move it on)
+       ^                 │   └──> failed   (permanent: opted out, unreachable; recorded, visible)
+       └── errored <─────┘        (temporary: retried at next_attempt_at with backoff)
+    """
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    ERRORED = "errored"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class Author(enum.StrEnum):
+    PERSON = "person"
+    BOT = "bot"
+    COUNSELLOR = "counsellor"
+    SYSTEM = "system"
+
+
+class HandoffStatus(enum.StrEnum):
+    """waiting (no counsellor yet) ──> assigned ──> closed (conversation returns to the bot)."""
+
+    WAITING = "waiting"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    urn_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    urn: Mapped[str] = mapped_column(EncryptedText)
+    scheme: Mapped[str] = mapped_column(String(16))  # web, telegram, whatsapp, sms
+    rasa_sender_id: Mapped[str] = mapped_column(String(40), unique=True)
+    lang: Mapped[str | None] = mapped_column(String(8))
+    name: Mapped[str | None] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
+
+
+class Conversation(Base):
+    """One thread between a contact and IOM; a new one opens after the previous is closed."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_topic: Mapped[str | None] = mapped_column(String(40))
+
+    contact: Mapped[Contact] = relationship(back_populates="conversations")
+    handoffs: Mapped[list[Handoff]] = relationship(back_populates="conversation")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_message_id", name="uq_messages_channel_msg"),
+        Index("ix_messages_queue", "direction", "status", "next_attempt_at"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[Direction] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(12))
+    author: Mapped[Author] = mapped_column(String(12))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    # Inbound: the provider's id (idempotency). Outbound: the provider's id once sent.
+    channel_message_id: Mapped[str | None] = mapped_column(String(80))
+    text: Mapped[str | None] = mapped_column(EncryptedText)
+    payload: Mapped[str | None] = mapped_column(EncryptedText)  # button payload pressed
+    buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)  # bot content only
+    media: Mapped[Any] = mapped_column(EncryptedJSON, nullable=True)
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    lang: Mapped[str | None] = mapped_column(String(8))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(200))  # a code or class name, never text
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Handoff(Base):
+    """A request for a human (a ticket); an open one silences the bot for its conversation."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    status: Mapped[HandoffStatus] = mapped_column(String(10), default=HandoffStatus.WAITING)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(String(40))  # the topic that led here
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="handoffs")
+
+
+class Intake(Base):
+    """Answers collected by the intake form, for the counsellor."""
+
+    __tablename__ = "intakes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    answers: Mapped[Any] = mapped_column(EncryptedJSON)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,76 @@
+"""The worker: one loop processing inbound messages, one loop sending the outbox.
+
+Runs inside the gateway process by default (``baken serve``) or on its own (``baken worker``).
+Both loops resume from the database after a crash: nothing is kept in memory between turns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def _loop(
+    name: str, step: Callable[[], bool], wake: threading.Event, stop: threading.Event, poll: float
+) -> None:
+    while not stop.is_set():
+        try:
+            busy = step()
+        except Exception:
+            log.exception("worker step failed", extra={"component": name})
+            stop.wait(1.0)
+            continue
+        if not busy:
+            wake.wait(poll)
+            wake.clear()
+
+
+class Worker:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.stop_event = threading.Event()
+        self.outbox_wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _process(self) -> bool:
+        done = self.services.pipeline.process_next()
+        if done:
+            self.outbox_wake.set()
+        return done
+
+    def start(self) -> None:
+        poll = self.services.settings.worker_poll_seconds
+        loops: list[tuple[str, Callable[[], bool], threading.Event]] = [
+            ("inbound", self._process, self.services.wake),
+            ("outbox", self.services.sender.send_next, self.outbox_wake),
+        ]
+        for name, step, wake in loops:
+            thread = threading.Thread(
+                target=_loop,
+                args=(name, step, wake, self.stop_event, poll),
+                name=f"baken-{name}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+        log.info("worker started")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.services.wake.set()
+        self.outbox_wake.set()
+        for thread in self._threads:
+            thread.join(timeout=self.services.settings.rasa_timeout_seconds + 5)
+        log.info("worker stopped")
+
+    def run_forever(self) -> None:
+        self.start()
+        try:
+            self.stop_event.wait()
+        finally:
+            self.stop()

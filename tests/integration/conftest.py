@@ -1,0 +1,106 @@
+"""The real stack, once per test session: the trained Rasa model in a real Rasa server, the real
+action server and the gateway as its own process (``baken serve``), on free local ports, with a
+fresh SQLite database in a temporary folder. Nothing of our own is mocked."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import Settings
+from bot.privacy import crypto
+from bot.stack import ManagedProcess, action_server, gateway, rasa_server
+from bot.storage.db import make_engine, make_sessionmaker
+from bot.train import ensure_model
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    model: Path
+    rasa: ManagedProcess
+    actions: ManagedProcess
+    gateway: ManagedProcess
+    http: httpx.Client
+
+    def chat(
+        self, session: str, text: str, lang: str | None = None, wait: float | None = None
+    ) -> httpx.Response:
+        body: dict[str, str] = {"text": text}
+        if lang:
+            body["lang"] = lang
+        params = {} if wait is None else {"wait": wait}
+        return self.http.post(f"/api/chat/{session}/messages", json=body, params=params)
+
+    def say(self, session: str, text: str, lang: str | None = None) -> dict[str, object]:
+        response = self.chat(session, text, lang)
+        assert response.status_code == 200, response.text
+        data: dict[str, object] = response.json()
+        return data
+
+    def stop_rasa(self) -> None:
+        self.rasa.stop()
+
+    def start_rasa(self) -> None:
+        self.rasa.start()
+        self.rasa.wait_ready(timeout=600)
+
+    def sessions(self):  # type: ignore[no-untyped-def]
+        crypto.configure(self.settings.data_keys)
+        return make_sessionmaker(make_engine(self.settings.database_url))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    var_dir = tmp_path_factory.mktemp("stack") / "var"
+    port = free_port()
+    env = {
+        "BAKEN_VAR_DIR": str(var_dir),
+        "BAKEN_PORT": str(port),
+        "BAKEN_RASA_URL": f"http://127.0.0.1:{free_port()}",
+        "BAKEN_ACTIONS_URL": f"http://127.0.0.1:{free_port()}",
+        "BAKEN_CHAT_WAIT_SECONDS": "60",
+        "BAKEN_RETRY_MAX_SECONDS": "2",
+        "BAKEN_LOG_LEVEL": "DEBUG",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    for name in ("BAKEN_DATABASE_URL", "BAKEN_SECRET_KEY", "BAKEN_DATA_KEYS"):
+        os.environ.pop(name, None)
+    settings = Settings()
+    settings.ensure_keys()
+    model = ensure_model(settings, echo=False)
+    parts = [gateway(settings), action_server(settings), rasa_server(settings, model)]
+    try:
+        for part in parts:
+            part.start()
+        for part in parts:
+            part.wait_ready(timeout=600)
+        with httpx.Client(base_url=settings.local_url, timeout=120) as http:
+            yield Stack(settings, model, parts[2], parts[1], parts[0], http)
+    finally:
+        for part in parts:
+            part.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def session_id() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"

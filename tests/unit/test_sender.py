@@ -1,0 +1,111 @@
+"""The outbox: delivered in order per conversation; temporary failures retried, permanent ones
+recorded. The failing channels here stand in for a provider, not for our own code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from bot.channels import Capabilities, SendResult
+from bot.errors import PermanentSendError, TemporarySendError
+from bot.messages import Reply
+from bot.services import Services
+from bot.storage.models import Author, Direction, Message, OutStatus
+from bot.storage.repo import get_or_create_contact, open_conversation
+
+
+@dataclass
+class ScriptedChannel:
+    """A provider that answers each send with the next scripted outcome."""
+
+    name: str
+    outcomes: list[Exception | None]
+    sent: list[str] = field(default_factory=list)
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(
+            buttons=False, templates=False, media=False, max_length=1600
+        )
+    )
+
+    def send(self, urn: str, reply: Reply) -> SendResult:
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if outcome is not None:
+            raise outcome
+        self.sent.append(reply.text)
+        return SendResult(provider_id=f"SM{len(self.sent)}")
+
+
+def queue(svc: Services, channel: str, texts: list[str]) -> list[int]:
+    with svc.sessions.begin() as db:
+        contact = get_or_create_contact(db, svc.keys, f"{channel}:+31612345678")
+        conversation = open_conversation(db, contact)
+        rows = [
+            Message(
+                direction=Direction.OUT,
+                status=OutStatus.QUEUED,
+                author=Author.BOT,
+                conversation_id=conversation.id,
+                contact_id=contact.id,
+                channel=channel,
+                text=t,
+            )
+            for t in texts
+        ]
+        db.add_all(rows)
+        db.flush()
+        return [r.id for r in rows]
+
+
+def status(svc: Services, message_id: int) -> Message:
+    with svc.sessions() as db:
+        return db.get_one(Message, message_id)
+
+
+def test_sends_in_order_and_records_provider_id(services: Services) -> None:
+    channel = ScriptedChannel("sms", [])
+    services.channels.register(channel)
+    first, second = queue(services, "sms", ["one", "two"])
+    while services.sender.send_next():
+        pass
+    assert channel.sent == ["one", "two"]
+    assert status(services, first).status == OutStatus.SENT
+    assert status(services, first).channel_message_id == "SM1"
+    assert status(services, second).channel_message_id == "SM2"
+
+
+def test_temporary_failure_is_retried_later_and_blocks_the_next(services: Services) -> None:
+    channel = ScriptedChannel("sms", [TemporarySendError("HTTP 503")])
+    services.channels.register(channel)
+    first, second = queue(services, "sms", ["one", "two"])
+    assert services.sender.send_next() is True
+    failed = status(services, first)
+    assert failed.status == OutStatus.ERRORED
+    assert failed.error == "HTTP 503"
+    assert failed.next_attempt_at is not None
+    assert services.sender.send_next() is False  # "two" must not overtake "one"
+    assert status(services, second).status == OutStatus.QUEUED
+
+
+def test_permanent_failure_is_recorded_not_dropped(services: Services) -> None:
+    services.channels.register(ScriptedChannel("sms", [PermanentSendError("21610")]))
+    [only] = queue(services, "sms", ["one"])
+    services.sender.send_next()
+    failed = status(services, only)
+    assert failed.status == OutStatus.FAILED
+    assert failed.error == "21610"
+
+
+def test_channel_that_is_off_fails_visibly(services: Services) -> None:
+    [only] = queue(services, "whatsapp", ["one"])  # no whatsapp channel registered
+    services.sender.send_next()
+    assert status(services, only).status == OutStatus.FAILED
+    assert status(services, only).error == "channel-off"
+
+
+def test_web_replies_are_marked_sent(services: Services) -> None:
+    [only] = queue(services, "web", ["hello"])
+    services.sender.send_next()
+    assert status(services, only).status == OutStatus.SENT
+    with services.sessions() as db:
+        assert db.scalars(select(Message.status)).all() == [OutStatus.SENT]
