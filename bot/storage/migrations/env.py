@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import engine_from_config, pool
 
 from bot.storage.models import Base
@@ -18,7 +21,7 @@ if not url:
 target_metadata = Base.metadata
 
 
-def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render our column types as their plain SQL types, so migrations never import models."""
     impl = getattr(obj, "impl", None)
     if type_ == "type" and impl is not None and type(obj).__module__ == "bot.storage.models":
