@@ -9,6 +9,7 @@ import re
 import phonenumbers
 
 SCHEMES = ("web", "telegram", "whatsapp", "sms")
+PHONE_SCHEMES = ("whatsapp", "sms")
 _WEB_SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TELEGRAM_ID = re.compile(r"^-?\d{1,20}$")
 
@@ -40,3 +41,15 @@ def normalize(urn: str) -> str:
 
 def scheme_of(urn: str) -> str:
     return urn.partition(":")[0]
+
+
+def identity(urn: str) -> str:
+    """The contact a URN belongs to: WhatsApp and SMS from one number are one person (``tel:``)."""
+    scheme, _, path = urn.partition(":")
+    return f"tel:{path}" if scheme in PHONE_SCHEMES else urn
+
+
+def address(contact_urn: str, channel: str) -> str:
+    """Where to reach a contact on a channel: ``tel:+31…`` on ``sms`` is ``sms:+31…``."""
+    scheme, _, path = contact_urn.partition(":")
+    return f"{channel}:{path}" if scheme == "tel" else contact_urn

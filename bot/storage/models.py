@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -140,12 +141,15 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     urn_hash: Mapped[str] = mapped_column(String(64), unique=True)
     urn: Mapped[str] = mapped_column(EncryptedText)
-    scheme: Mapped[str] = mapped_column(String(16))  # web, telegram, whatsapp, sms
+    scheme: Mapped[str] = mapped_column(String(16))  # web, telegram, tel (WhatsApp and SMS)
     rasa_sender_id: Mapped[str] = mapped_column(String(40), unique=True)
     lang: Mapped[str | None] = mapped_column(String(8))
     name: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SMS: STOP sets opted_out_at (no SMS is sent until START); sms_consent allows SMS fallback.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sms_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
 
@@ -188,6 +192,7 @@ class Message(Base):
     media: Mapped[Any] = mapped_column(EncryptedJSON, nullable=True)
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     lang: Mapped[str | None] = mapped_column(String(8))
+    template: Mapped[str | None] = mapped_column(String(60))  # WhatsApp template used, if any
     topic: Mapped[str | None] = mapped_column(String(40))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

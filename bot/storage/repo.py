@@ -21,7 +21,7 @@ from bot.storage.models import (
     InStatus,
     Message,
 )
-from bot.urn import scheme_of
+from bot.urn import identity, scheme_of
 
 
 class ContactKeys:
@@ -39,17 +39,19 @@ class ContactKeys:
 
 
 def find_contact(session: Session, keys: ContactKeys, urn: str) -> Contact | None:
-    return session.scalar(select(Contact).where(Contact.urn_hash == keys.lookup(urn)))
+    return session.scalar(select(Contact).where(Contact.urn_hash == keys.lookup(identity(urn))))
 
 
 def get_or_create_contact(session: Session, keys: ContactKeys, urn: str) -> Contact:
+    """The contact for a channel URN; WhatsApp and SMS from one number share one contact."""
     contact = find_contact(session, keys, urn)
     if contact is None:
+        key = identity(urn)
         contact = Contact(
-            urn_hash=keys.lookup(urn),
-            urn=urn,
-            scheme=scheme_of(urn),
-            rasa_sender_id=keys.pseudonym(urn),
+            urn_hash=keys.lookup(key),
+            urn=key,
+            scheme=scheme_of(key),
+            rasa_sender_id=keys.pseudonym(key),
         )
         session.add(contact)
         session.flush()
