@@ -216,6 +216,21 @@ class Handoff(Base):
     reason: Mapped[str | None] = mapped_column(String(40))  # the topic that led here
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The counsellor inbox (issue 5): who holds it, first reply, SLA escalation, how it ended.
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbox_users.id", name="fk_handoffs_assigned_to", ondelete="SET NULL")
+    )
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    closed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbox_users.id", name="fk_handoffs_closed_by", ondelete="SET NULL")
+    )
+    # Closed, but Rasa has not yet been told to resume the conversation (retried until done).
+    resume_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
 
     conversation: Mapped[Conversation] = relationship(back_populates="handoffs")
 
@@ -229,3 +244,88 @@ class Intake(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     answers: Mapped[Any] = mapped_column(EncryptedJSON)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- The counsellor inbox (issue 5) ----------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    """Inbox roles, each including the one before: counsellor < supervisor < admin."""
+
+    COUNSELLOR = "counsellor"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class InboxUser(Base):
+    """A counsellor's account: argon2id password hash, optional TOTP secret, lockout state."""
+
+    __tablename__ = "inbox_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    role: Mapped[Role] = mapped_column(String(12))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ui_lang: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboxSession(Base):
+    """A login, server-side so logout and disabling revoke it. The cookie holds a random token;
+    only its SHA-256 is stored. ``mfa_pending``: password given, TOTP code still due."""
+
+    __tablename__ = "inbox_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("inbox_users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    mfa_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Note(Base):
+    """An internal note on a conversation: counsellors only, never sent to the person."""
+
+    __tablename__ = "inbox_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CannedReply(Base):
+    """A ready-made answer in one language (RapidPro's "shortcuts"), managed by supervisors."""
+
+    __tablename__ = "inbox_canned_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what to which conversation (views included). ``detail`` holds codes, not text."""
+
+    __tablename__ = "inbox_audit"
+    __table_args__ = (Index("ix_inbox_audit_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(30))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    detail: Mapped[str | None] = mapped_column(String(200))
