@@ -19,3 +19,11 @@ class TemporarySendError(SendError):
 
 class PermanentSendError(SendError):
     """Will never succeed as is (opted out, unreachable, outside the window): record and show."""
+
+
+class RateLimitedError(SendError):
+    """Not now: the channel's pace (e.g. Telegram's 1 message/s per chat). Not an attempt."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("rate-limited")
+        self.retry_after = retry_after

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.engine.nlg import Renderer
 from bot.engine.rasa import RasaClient, RasaUnavailable
+from bot.keywords import Keyword, choice, keyword
 from bot.messages import Reply
 from bot.safety import triage
 from bot.storage.models import (
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=5)
 URGENT_RESPONSE = "utter_urgent_safety"
+SMS_HELP_RESPONSE = "utter_sms_help"
+MEDIA_RESPONSE = "utter_media_received"
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Outcome:
     urgent: bool = False
     handoff: dict[str, Any] | None = None  # {"urgent": bool, "reason": str}
     intake: dict[str, Any] | None = None
+    sms_opt_out: bool | None = None  # True: said STOP, False: said START
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Turn:
     channel: str
     sender_id: str
     held: bool
+    options: list[str] = field(default_factory=list)  # payloads of the last buttons offered
 
 
 def unfinished_before(message: type[Message], direction: Direction, statuses: list[str]) -> Any:
@@ -142,17 +147,55 @@ class Pipeline:
         with self.sessions() as session:
             message = session.get_one(Message, claim.message_id)
             contact = session.get_one(Contact, message.contact_id)
+            offered = session.scalar(
+                select(Message)
+                .where(
+                    Message.conversation_id == message.conversation_id,
+                    Message.direction == Direction.OUT,
+                    Message.id < message.id,
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+            options = [b["payload"] for b in (offered.buttons or [])] if offered else []
             return Turn(
-                text=message.payload or message.text or "",
+                text=self._button_payload(session, message, contact)
+                or message.payload
+                or message.text
+                or "",
                 lang=contact.lang or self.default_lang,
                 channel=message.channel,
                 sender_id=contact.rasa_sender_id,
                 held=open_handoff(session, message.conversation_id) is not None,
+                options=options,
             )
+
+    @staticmethod
+    def _button_payload(session: Session, message: Message, contact: Contact) -> str | None:
+        """A pressed button referenced as ``button:<outbound id>:<index>`` (Telegram callbacks)."""
+        if not (message.payload or "").startswith("button:"):
+            return None
+        _, _, ref = (message.payload or "").partition(":")
+        out_id, _, index = ref.partition(":")
+        if not (out_id.isdigit() and index.isdigit()):
+            return None
+        offered = session.get(Message, int(out_id))
+        if offered is None or offered.contact_id != contact.id or not offered.buttons:
+            return None  # not one of ours for this person: treated as empty text
+        buttons = offered.buttons
+        return str(buttons[int(index)]["payload"]) if int(index) < len(buttons) else None
 
     # -- step 2: decide ----------------------------------------------------------------------
     def decide(self, turn: Turn) -> Outcome:
         """Run the ordered steps; may raise RasaUnavailable (the message then waits)."""
+        if turn.channel == "sms":
+            kind = keyword(turn.text)
+            if kind in (Keyword.STOP, Keyword.START):
+                # Silent: Twilio confirms these itself; a reply after STOP could not be sent.
+                return Outcome(status=InStatus.HANDLED, sms_opt_out=kind == Keyword.STOP)
+            if kind == Keyword.HELP:
+                rendered = self.renderer.render(SMS_HELP_RESPONSE, turn.lang)
+                return Outcome(status=InStatus.HANDLED, replies=[Reply(text=rendered["text"])])
         if triage(turn.text).urgent:
             rendered = self.renderer.render(URGENT_RESPONSE, turn.lang)
             return Outcome(
@@ -164,7 +207,12 @@ class Pipeline:
             )
         if turn.held:
             return Outcome(status=InStatus.HELD)
-        result = self.rasa.send(turn.sender_id, turn.text, lang=turn.lang, channel=turn.channel)
+        if not turn.text.strip():
+            # A voice note, photo or document alone: kept for a counsellor, not understood.
+            rendered = self.renderer.render(MEDIA_RESPONSE, turn.lang)
+            return Outcome(status=InStatus.HANDLED, replies=[Reply(text=rendered["text"])])
+        text = choice(turn.text, turn.options) or turn.text
+        result = self.rasa.send(turn.sender_id, text, lang=turn.lang, channel=turn.channel)
         outcome = Outcome(
             status=InStatus.HANDLED,
             replies=result.replies,
@@ -194,6 +242,8 @@ class Pipeline:
             if outcome.topic:
                 conversation.last_topic = outcome.topic
             contact = session.get_one(Contact, message.contact_id)
+            if outcome.sms_opt_out is not None:
+                contact.opted_out_at = now() if outcome.sms_opt_out else None
             for reply in outcome.replies:
                 session.add(
                     Message(

@@ -1,37 +1,63 @@
-"""The outbox sender (design.md §2, step 3): delivers queued replies through their channel, in
-order per conversation, with retries and backoff; permanent failures are recorded, not dropped."""
+"""The outbox sender (design.md §2, step 3): delivers queued messages through their channel, in
+order per conversation, with retries and backoff; permanent failures are recorded, not dropped.
+
+Routing rules live here, not in the channels: an SMS to an opted-out number is never sent; a
+WhatsApp message outside the 24-hour window goes out as an approved template, or by SMS where the
+person agreed to SMS, or fails visibly.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels import ChannelRegistry, SendResult
-from bot.errors import PermanentSendError, TemporarySendError
+from bot.channels import ChannelRegistry, Outgoing, SendResult
+from bot.errors import PermanentSendError, RateLimitedError, SendError, TemporarySendError
 from bot.messages import Button, Reply
 from bot.pipeline import CLAIM_LEASE, unfinished_before
 from bot.storage.models import Contact, Direction, Message, OutStatus
 from bot.storage.repo import now, rowcount
+from bot.urn import address
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+WHATSAPP_WINDOW = timedelta(hours=24)
+DEFAULT_TEMPLATE = "reply_waiting"  # "You have a new message from IOM; reply to read it"
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str
+    out: Outgoing
 
 
 class Sender:
-    def __init__(self, sessions: sessionmaker[Session], channels: ChannelRegistry) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        channels: ChannelRegistry,
+        *,
+        templates: dict[str, dict[str, str]] | None = None,
+        default_lang: str = "en",
+    ) -> None:
         self.sessions = sessions
         self.channels = channels
+        self.templates = templates or {}  # WhatsApp: template name -> language -> content SID
+        self.default_lang = default_lang
 
     def _claim(self) -> tuple[int, str] | None:
         current = now()
         due = or_(
-            Message.status == OutStatus.QUEUED,
-            and_(Message.status == OutStatus.ERRORED, Message.next_attempt_at <= current),
+            and_(
+                Message.status.in_([OutStatus.QUEUED, OutStatus.ERRORED]),
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= current),
+            ),
             and_(Message.status == OutStatus.SENDING, Message.claimed_at < current - CLAIM_LEASE),
         )
         with self.sessions.begin() as session:
@@ -62,6 +88,46 @@ class Sender:
                     return message_id, token
         return None
 
+    def _outgoing(self, session: Session, message: Message) -> Outgoing:
+        contact = session.get_one(Contact, message.contact_id)
+        window_open = True
+        if message.channel == "whatsapp":
+            last = session.scalar(
+                select(func.max(Message.created_at)).where(
+                    Message.contact_id == contact.id,
+                    Message.direction == Direction.IN,
+                    Message.channel == "whatsapp",
+                )
+            )
+            window_open = last is not None and now() - last < WHATSAPP_WINDOW
+        return Outgoing(
+            message_id=message.id,
+            address=address(contact.urn, message.channel),
+            reply=Reply(
+                text=message.text or "",
+                buttons=tuple(Button(**b) for b in message.buttons or []),
+            ),
+            lang=message.lang or contact.lang or self.default_lang,
+            template=message.template,
+            window_open=window_open,
+            sms_allowed=contact.sms_consent
+            and contact.opted_out_at is None
+            and contact.urn.startswith("tel:"),
+        )
+
+    def route(self, channel: str, out: Outgoing, opted_out: bool) -> Route:
+        """Where this message may go, or PermanentSendError if nowhere."""
+        if channel == "sms" and opted_out:
+            raise PermanentSendError("opted-out")
+        if channel == "whatsapp" and not out.window_open:
+            template = out.template or DEFAULT_TEMPLATE
+            if out.lang in self.templates.get(template, {}):
+                return Route("whatsapp", replace(out, template=template))
+            if out.sms_allowed and self.channels.get("sms") is not None:
+                return Route("sms", replace(out, address=out.address.replace("whatsapp:", "sms:")))
+            raise PermanentSendError("window-closed")
+        return Route(channel, out)
+
     def send_next(self) -> bool:
         claimed = self._claim()
         if claimed is None:
@@ -69,51 +135,55 @@ class Sender:
         message_id, token = claimed
         with self.sessions() as session:
             message = session.get_one(Message, message_id)
-            urn = session.get_one(Contact, message.contact_id).urn
-            reply = Reply(
-                text=message.text or "",
-                buttons=tuple(Button(**b) for b in message.buttons or []),
-            )
+            out = self._outgoing(session, message)
+            opted_out = session.get_one(Contact, message.contact_id).opted_out_at is not None
             channel_name = message.channel
-        channel = self.channels.get(channel_name)
         # Send outside any transaction; then record what happened, guarded by the claim token.
         result: SendResult | None = None
         failure: Exception | None = None
-        if channel is not None:
-            try:
-                result = channel.send(urn, reply)
-            except Exception as exc:
-                failure = exc
+        route = Route(channel_name, out)
+        try:
+            route = self.route(channel_name, out, opted_out)
+            channel = self.channels.get(route.channel)
+            if channel is None:
+                raise PermanentSendError("channel-off")
+            result = channel.send(route.out)
+        except Exception as exc:
+            failure = exc
         with self.sessions.begin() as session:
             message = session.get_one(Message, message_id)
             if message.claim_token != token:
                 return True
             message.claim_token = None
-            message.attempts += 1
-            if channel is None:
-                message.status = OutStatus.FAILED
-                message.error = "channel-off"
-                log.error("outbound channel is off", extra={"message_id": message_id})
-            elif isinstance(failure, PermanentSendError):
-                message.status = OutStatus.FAILED
-                message.error = failure.code
-                log.warning(
-                    "outbound failed", extra={"message_id": message_id, "code": failure.code}
-                )
-            elif isinstance(failure, TemporarySendError):
-                self._retry(message, failure.code)
-            elif failure is not None:
-                log.error(
-                    "outbound send crashed",
-                    extra={"message_id": message_id, "error": type(failure).__name__},
-                )
-                self._retry(message, type(failure).__name__)
-            else:
-                assert result is not None
-                message.status = OutStatus.SENT
-                message.channel_message_id = result.provider_id
-                message.error = None
+            self._record(message, route, result, failure)
         return True
+
+    def _record(
+        self, message: Message, route: Route, result: SendResult | None, failure: Exception | None
+    ) -> None:
+        if isinstance(failure, RateLimitedError):
+            message.status = OutStatus.QUEUED
+            message.next_attempt_at = now() + timedelta(seconds=failure.retry_after)
+            return
+        message.attempts += 1
+        if isinstance(failure, PermanentSendError):
+            message.status = OutStatus.FAILED
+            message.error = failure.code
+            log.warning("outbound failed", extra={"message_id": message.id, "code": failure.code})
+        elif isinstance(failure, TemporarySendError):
+            self._retry(message, failure.code)
+        elif failure is not None:
+            code = failure.code if isinstance(failure, SendError) else type(failure).__name__
+            log.error("outbound send crashed", extra={"message_id": message.id, "error": code})
+            self._retry(message, code)
+        else:
+            assert result is not None
+            message.status = OutStatus.SENT
+            message.channel = route.channel
+            if not route.out.window_open and route.channel == "whatsapp":
+                message.template = route.out.template
+            message.channel_message_id = result.provider_id
+            message.error = None
 
     @staticmethod
     def _retry(message: Message, code: str) -> None:

@@ -9,6 +9,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import ChannelRegistry
+from bot.channels.telegram import TelegramChannel
+from bot.channels.twilio_common import TwilioAccount
+from bot.channels.twilio_sms import TwilioSMS
+from bot.channels.twilio_whatsapp import TwilioWhatsApp
 from bot.channels.web import WebChannel
 from bot.config import Settings
 from bot.engine.nlg import Renderer
@@ -31,11 +35,48 @@ class Services:
     channels: ChannelRegistry
     pipeline: Pipeline
     sender: Sender
+    twilio: TwilioAccount | None
     wake: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
+        telegram = self.channels.get("telegram")
+        if isinstance(telegram, TelegramChannel):
+            telegram.close()
         self.rasa.close()
         self.engine.dispose()
+
+
+def twilio_account(settings: Settings) -> TwilioAccount | None:
+    if not settings.twilio_on:
+        return None
+    return TwilioAccount(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        settings.twilio_api_base,
+        status_callback=f"{settings.public_url.rstrip('/')}/webhooks/twilio/status",
+    )
+
+
+def build_channels(settings: Settings, account: TwilioAccount | None) -> ChannelRegistry:
+    """The web channel always; Twilio and Telegram when their credentials are set."""
+    channels = ChannelRegistry()
+    channels.register(WebChannel())
+    if account is not None:
+        if settings.twilio_whatsapp_from:
+            channels.register(
+                TwilioWhatsApp(account, settings.twilio_whatsapp_from, settings.twilio_templates)
+            )
+        if settings.twilio_sms_from or settings.twilio_messaging_service_sid:
+            channels.register(
+                TwilioSMS(account, settings.twilio_sms_from, settings.twilio_messaging_service_sid)
+            )
+    if settings.telegram_on:
+        channels.register(
+            TelegramChannel(
+                settings.telegram_token, settings.telegram_api_base, settings.telegram_secret_token
+            )
+        )
+    return channels
 
 
 def build_services(settings: Settings) -> Services:
@@ -51,8 +92,8 @@ def build_services(settings: Settings) -> Services:
     rasa = RasaClient(
         settings.rasa_url, settings.internal_token, timeout=settings.rasa_timeout_seconds
     )
-    channels = ChannelRegistry()
-    channels.register(WebChannel())
+    account = twilio_account(settings)
+    channels = build_channels(settings, account)
     return Services(
         settings=settings,
         engine=engine,
@@ -68,5 +109,11 @@ def build_services(settings: Settings) -> Services:
             default_lang=settings.default_lang,
             retry_max_seconds=settings.retry_max_seconds,
         ),
-        sender=Sender(sessions, channels),
+        twilio=account,
+        sender=Sender(
+            sessions,
+            channels,
+            templates=settings.twilio_templates,
+            default_lang=settings.default_lang,
+        ),
     )

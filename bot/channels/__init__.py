@@ -22,15 +22,37 @@ class Capabilities:
 @dataclass(frozen=True)
 class SendResult:
     provider_id: str | None
+    channel: str | None = None  # set when the message went out on another channel (SMS fallback)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbox row as a channel sees it."""
+
+    message_id: int
+    address: str  # the channel URN to send to, e.g. whatsapp:+316…, telegram:123
+    reply: Reply
+    lang: str
+    template: str | None = None  # the approved template to use outside the WhatsApp window
+    window_open: bool = True  # WhatsApp: the person wrote within the last 24 hours
+    sms_allowed: bool = False  # the person agreed to SMS and has not opted out
 
 
 class Channel(Protocol):
     name: str
     capabilities: Capabilities
 
-    def send(self, urn: str, reply: Reply) -> SendResult:
-        """Deliver one reply; raise TemporarySendError or PermanentSendError on failure."""
+    def send(self, out: Outgoing) -> SendResult:
+        """Deliver one message; raise a SendError subclass on failure."""
         ...
+
+
+def numbered(reply: Reply) -> str:
+    """Text with its buttons as numbered options, for channels without buttons (SMS, WhatsApp)."""
+    if not reply.buttons:
+        return reply.text
+    options = "\n".join(f"{i}. {b.title}" for i, b in enumerate(reply.buttons, start=1))
+    return f"{reply.text}\n\n{options}"
 
 
 class ChannelRegistry:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from bot.channels import Capabilities, SendResult
-from bot.messages import InboundMessage, Reply
+from bot.channels import Capabilities, Outgoing, SendResult
+from bot.messages import InboundMessage
 from bot.urn import normalize
 
 
@@ -36,5 +36,5 @@ class WebChannel:
             lang=body.lang,
         )
 
-    def send(self, urn: str, reply: Reply) -> SendResult:
+    def send(self, out: Outgoing) -> SendResult:
         return SendResult(provider_id=None)

@@ -19,6 +19,12 @@ from bot.privacy import crypto
 from bot.stack import ManagedProcess, action_server, gateway, rasa_server
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.train import ensure_model
+from tests.fakes.telegram_api import BOT_TOKEN, FakeTelegram
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+TELEGRAM_SECRET = "test-secret-token_123"
+WHATSAPP_FROM = "whatsapp:+31970100000"
+SMS_FROM = "+31970100001"
 
 
 def free_port() -> int:
@@ -35,6 +41,8 @@ class Stack:
     actions: ManagedProcess
     gateway: ManagedProcess
     http: httpx.Client
+    twilio: FakeTwilio
+    telegram: FakeTelegram
 
     def chat(
         self, session: str, text: str, lang: str | None = None, wait: float | None = None
@@ -67,7 +75,19 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var_dir = tmp_path_factory.mktemp("stack") / "var"
     port = free_port()
+    twilio = FakeTwilio().start()
+    telegram = FakeTelegram().start()
     env = {
+        "BAKEN_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "BAKEN_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "BAKEN_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "BAKEN_TWILIO_WHATSAPP_FROM": WHATSAPP_FROM,
+        "BAKEN_TWILIO_SMS_FROM": SMS_FROM,
+        "BAKEN_TWILIO_API_BASE": twilio.url,
+        "BAKEN_TWILIO_TEMPLATES": '{"reply_waiting": {"en": "HX' + "0" * 32 + '"}}',
+        "BAKEN_TELEGRAM_TOKEN": BOT_TOKEN,
+        "BAKEN_TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+        "BAKEN_TELEGRAM_API_BASE": telegram.url,
         "BAKEN_VAR_DIR": str(var_dir),
         "BAKEN_PORT": str(port),
         "BAKEN_RASA_URL": f"http://127.0.0.1:{free_port()}",
@@ -90,10 +110,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for part in parts:
             part.wait_ready(timeout=600)
         with httpx.Client(base_url=settings.local_url, timeout=120) as http:
-            yield Stack(settings, model, parts[2], parts[1], parts[0], http)
+            yield Stack(settings, model, parts[2], parts[1], parts[0], http, twilio, telegram)
     finally:
         for part in parts:
             part.stop()
+        twilio.stop()
+        telegram.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.config import PROJECT_DIR
 from bot.engine.nlg import Renderer
-from bot.storage.models import Handoff, InStatus, Intake, Message
+from bot.storage.models import Direction, Handoff, InStatus, Intake, Message
 
 from .conftest import Stack
 
@@ -125,13 +125,14 @@ def test_ready_when_database_and_rasa_answer(stack: Stack) -> None:
 def test_bad_input_gets_a_clear_answer_and_stores_nothing(
     stack: Stack, path: str, body: dict[str, object], status: int
 ) -> None:
+    inbound = select(Message.id).where(Message.direction == Direction.IN)
     with stack.sessions()() as db:
-        before = len(db.scalars(select(Message.id)).all())
+        before = len(db.scalars(inbound).all())
     response = stack.http.post(path, json=body)
     assert response.status_code == status
     assert response.json()["detail"]
     with stack.sessions()() as db:
-        assert len(db.scalars(select(Message.id)).all()) == before
+        assert len(db.scalars(inbound).all()) == before
 
 
 def test_malformed_json_is_rejected(stack: Stack) -> None:

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from bot.channels import Capabilities, SendResult
+from bot.channels import Capabilities, Outgoing, SendResult
 from bot.errors import PermanentSendError, TemporarySendError
-from bot.messages import Reply
 from bot.services import Services
 from bot.storage.models import Author, Direction, Message, OutStatus
 from bot.storage.repo import get_or_create_contact, open_conversation
@@ -28,17 +27,18 @@ class ScriptedChannel:
         )
     )
 
-    def send(self, urn: str, reply: Reply) -> SendResult:
+    def send(self, out: Outgoing) -> SendResult:
         outcome = self.outcomes.pop(0) if self.outcomes else None
         if outcome is not None:
             raise outcome
-        self.sent.append(reply.text)
+        self.sent.append(out.reply.text)
         return SendResult(provider_id=f"SM{len(self.sent)}")
 
 
 def queue(svc: Services, channel: str, texts: list[str]) -> list[int]:
     with svc.sessions.begin() as db:
-        contact = get_or_create_contact(db, svc.keys, f"{channel}:+31612345678")
+        urn = "telegram:4242" if channel == "telegram" else f"{channel}:+31612345678"
+        contact = get_or_create_contact(db, svc.keys, urn)
         conversation = open_conversation(db, contact)
         rows = [
             Message(
@@ -97,7 +97,7 @@ def test_permanent_failure_is_recorded_not_dropped(services: Services) -> None:
 
 
 def test_channel_that_is_off_fails_visibly(services: Services) -> None:
-    [only] = queue(services, "whatsapp", ["one"])  # no whatsapp channel registered
+    [only] = queue(services, "telegram", ["one"])  # no telegram channel configured
     services.sender.send_next()
     assert status(services, only).status == OutStatus.FAILED
     assert status(services, only).error == "channel-off"
