@@ -3,8 +3,8 @@
 PTB is asynchronous and the sender is a thread, so this adapter owns one event loop thread and runs
 every Bot API call there. Buttons are inline keyboards whose ``callback_data`` (at most 64 bytes)
 is ``<outbound message id>:<button index>``; the webhook maps it back to the button's payload.
-Pacing: at most one message per second per chat (Telegram's limit), enforced by asking the sender
-to come back later rather than by sleeping.
+Pacing: at most one message per second per chat and 30 per second for the bot (Telegram's limits),
+enforced by asking the sender to come back later rather than by sleeping.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hmac
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ from bot.messages import InboundMessage
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PER_CHAT_INTERVAL = 1.0
+BOT_WIDE_PER_SECOND = 30  # Telegram's limit for bulk messages across all chats
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 
@@ -45,6 +47,7 @@ class TelegramChannel:
         )
         self._thread.start()
         self._last_sent: dict[str, float] = {}
+        self._recent: deque[float] = deque(maxlen=BOT_WIDE_PER_SECOND)
         self._pace_lock = threading.Lock()
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
@@ -118,10 +121,14 @@ class TelegramChannel:
     def send(self, out: Outgoing) -> SendResult:
         chat_id = out.address.removeprefix("telegram:")
         with self._pace_lock:
-            wait = self._last_sent.get(chat_id, 0.0) + PER_CHAT_INTERVAL - time.monotonic()
+            now = time.monotonic()
+            wait = self._last_sent.get(chat_id, 0.0) + PER_CHAT_INTERVAL - now
+            if len(self._recent) == BOT_WIDE_PER_SECOND:
+                wait = max(wait, self._recent[0] + 1.0 - now)
             if wait > 0:
                 raise RateLimitedError(wait)
-            self._last_sent[chat_id] = time.monotonic()
+            self._last_sent[chat_id] = now
+            self._recent.append(now)
         markup = None
         if out.reply.buttons:
             markup = InlineKeyboardMarkup(

@@ -431,3 +431,28 @@ def test_telegram_malformed_update_gets_400(stack: Stack) -> None:
         headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
     )
     assert response.status_code == 400
+
+
+def test_baken_telegram_webhook_registers_with_the_secret(stack: Stack) -> None:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "telegram-webhook"],
+        env={**os.environ, "BAKEN_VAR_DIR": str(stack.settings.var_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [call] = stack.telegram.sent("/setWebhook")[-1:]
+    params = call.json or call.form
+    assert params["url"] == stack.settings.public_url.rstrip("/") + "/webhooks/telegram"
+    assert params["secret_token"] == TELEGRAM_SECRET
+    allowed = params["allowed_updates"]
+    assert (json.loads(allowed) if isinstance(allowed, str) else allowed) == [
+        "message",
+        "callback_query",
+    ]
