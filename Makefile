@@ -8,7 +8,7 @@ RASA_ENV := .venv-rasa
 STAMP := $(VENV)/.installed
 
 .PHONY: run test install rasa-env model lint format i18n i18n-check test-gateway test-actions \
-	gateway-lock clean help
+	gateway-lock clean help browser i18n-inbox
 
 help:
 	@echo "make run    - install what is missing, train if needed, start the whole stack"
@@ -45,10 +45,22 @@ i18n: $(STAMP)
 		--project Baken -o locales/replies.pot .
 	$(BIN)/pybabel update -D replies -i locales/replies.pot -d locales --no-wrap --ignore-obsolete
 
+i18n-inbox: $(STAMP)
+	$(BIN)/pybabel extract -F bot/inbox/babel.cfg --no-wrap --sort-by-file --project Baken \
+		-o locales/inbox.pot bot/inbox
+	$(BIN)/pybabel update -D inbox -i locales/inbox.pot -d locales --no-wrap --ignore-obsolete \
+		-l nl
+	$(BIN)/pybabel update -D inbox -i locales/inbox.pot -d locales --no-wrap --ignore-obsolete \
+		-l en
+
 i18n-check: $(STAMP)
 	$(BIN)/python -m bot.i18n.check
 
-test-gateway: model
+# Browser tests drive Debian's Chromium (never `playwright install`); installed only when missing.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
+
+test-gateway: model browser
 	$(BIN)/pytest
 
 test-actions: rasa-env

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from bot import __version__
 from bot.api import chat, health, nlg
 from bot.config import Settings, load_settings
+from bot.inbox.routes import router as inbox_router
+from bot.inbox.routes import static_app as inbox_static
 from bot.services import build_services
 from bot.storage.db import migrate
 from bot.worker import Worker
@@ -38,4 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(nlg.router)
+    app.include_router(inbox_router)
+    app.mount("/inbox/static", inbox_static, name="inbox-static")
     return app

@@ -10,6 +10,7 @@ import click
 import httpx
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.inbox.cli import users as inbox_users
 from bot.logs import configure_logging
 
 
@@ -159,6 +160,8 @@ def eval_command(file: Path, as_json: bool) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
+
+main.add_command(inbox_users)
 
 if __name__ == "__main__":
     sys.exit(main())

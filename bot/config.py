@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     telegram_token: str = ""
     telegram_secret_token: str = ""
     telegram_api_base: str = "https://api.telegram.org"
+    # Counsellor inbox (issue 5): SLA targets per priority, session and lockout limits.
+    sla_urgent_minutes: int = 15
+    sla_normal_minutes: int = 240
+    inbox_idle_minutes: int = 30
+    inbox_session_hours: int = 12
+    inbox_max_failed_logins: int = 5
+    inbox_lockout_minutes: int = 15
 
     @field_validator("data_keys", mode="before")
     @classmethod

@@ -31,6 +31,11 @@ SAFE_FIELDS = (
     "response",
     "lang",
     "channel",
+    "user_id",
+    "conversation_id",
+    "handoff_id",
+    "action",
+    "role",
 )
 
 

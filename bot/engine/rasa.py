@@ -84,6 +84,18 @@ class RasaClient:
         )
         return result
 
+    def resume(self, sender_id: str) -> None:
+        """Resume a conversation paused by a handoff: the bot answers this person again.
+
+        The pause stopped Rasa right after the handoff action, before it listened; the
+        ``action_listen`` puts the tracker back where a new user message is expected."""
+        self._request(
+            "POST",
+            f"/conversations/{sender_id}/tracker/events",
+            params={"token": self._token},
+            json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+        )
+
     def parse(self, text: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request(
             "POST", "/model/parse", params={"token": self._token}, json={"text": text}
