@@ -60,6 +60,7 @@ def run(settings: Settings) -> int:
         say("Baken is ready.")
         say(f'  Chat API:      POST {url}/api/chat/<session>/messages  {{"text": "hello"}}')
         say("  Terminal chat: .venv/bin/baken chat")
+        say(f"  Inbox:         {url}/inbox/  (add an account: .venv/bin/baken users add NAME)")
         say(f"  Health:        {url}/healthz   Readiness: {url}/readyz")
         say("  Stop with Ctrl-C.")
     code = 0
