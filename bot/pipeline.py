@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot import languages
 from bot.engine.nlg import Renderer
 from bot.engine.rasa import RasaClient, RasaUnavailable
 from bot.keywords import Keyword, choice, keyword
-from bot.messages import Reply
+from bot.messages import Button, Reply
 from bot.safety import triage
 from bot.storage.models import (
     Author,
@@ -45,6 +46,8 @@ CLAIM_LEASE = timedelta(minutes=5)
 URGENT_RESPONSE = "utter_urgent_safety"
 SMS_HELP_RESPONSE = "utter_sms_help"
 MEDIA_RESPONSE = "utter_media_received"
+GREETING_RESPONSE = "utter_greeting"
+PICKER_RESPONSE = "utter_change_language"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Outcome:
     handoff: dict[str, Any] | None = None  # {"urgent": bool, "reason": str}
     intake: dict[str, Any] | None = None
     sms_opt_out: bool | None = None  # True: said STOP, False: said START
+    lang: str | None = None  # the language the person chose with this message
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class Turn:
     sender_id: str
     held: bool
     options: list[str] = field(default_factory=list)  # payloads of the last buttons offered
+    lang_chosen: bool = True  # False until the person picked a language (first contact)
 
 
 def unfinished_before(message: type[Message], direction: Direction, statuses: list[str]) -> Any:
@@ -168,6 +173,7 @@ class Pipeline:
                 sender_id=contact.rasa_sender_id,
                 held=open_handoff(session, message.conversation_id) is not None,
                 options=options,
+                lang_chosen=contact.lang is not None,
             )
 
     @staticmethod
@@ -196,8 +202,14 @@ class Pipeline:
             if kind == Keyword.HELP:
                 rendered = self.renderer.render(SMS_HELP_RESPONSE, turn.lang)
                 return Outcome(status=InStatus.HANDLED, replies=[Reply(text=rendered["text"])])
-        if triage(turn.text).urgent:
-            rendered = self.renderer.render(URGENT_RESPONSE, turn.lang)
+        text = choice(turn.text, turn.options) or turn.text
+        found = triage(text)
+        if found.urgent:
+            # Before a language is chosen, answer in the language the danger was written in.
+            lang = turn.lang
+            if not turn.lang_chosen and found.matched_lang in self.languages:
+                lang = str(found.matched_lang)
+            rendered = self.renderer.render(URGENT_RESPONSE, lang)
             return Outcome(
                 status=InStatus.HANDLED,
                 replies=[Reply(text=rendered["text"])],
@@ -205,19 +217,35 @@ class Pipeline:
                 urgent=True,
                 handoff={"urgent": True, "reason": "urgent_safety"},
             )
+        command = languages.parse(text, self.languages)
+        if command is not None and command.code:
+            greeting = self.renderer.render(GREETING_RESPONSE, command.code)
+            return Outcome(
+                status=InStatus.HANDLED,
+                replies=[self._reply(greeting)],
+                lang=command.code,
+                topic="change_language",
+            )
+        if command is not None or not turn.lang_chosen:
+            return Outcome(
+                status=InStatus.HANDLED,
+                replies=[self.picker(turn.lang)],
+                topic="change_language" if command else None,
+            )
         if turn.held:
             return Outcome(status=InStatus.HELD)
-        if not turn.text.strip():
+        if not text.strip():
             # A voice note, photo or document alone: kept for a counsellor, not understood.
             rendered = self.renderer.render(MEDIA_RESPONSE, turn.lang)
             return Outcome(status=InStatus.HANDLED, replies=[Reply(text=rendered["text"])])
-        text = choice(turn.text, turn.options) or turn.text
         result = self.rasa.send(turn.sender_id, text, lang=turn.lang, channel=turn.channel)
         outcome = Outcome(
             status=InStatus.HANDLED,
             replies=result.replies,
             topic=result.intent if result.intent in TOPICS else None,
         )
+        if outcome.topic == "change_language":
+            outcome.replies = [self.picker(turn.lang)]
         for signal in result.signals:
             if isinstance(signal.get("handoff"), dict):
                 outcome.handoff = signal["handoff"]
@@ -226,6 +254,20 @@ class Pipeline:
                 outcome.intake = signal["intake_submitted"]
         outcome.urgent = outcome.urgent or outcome.topic == "urgent_safety"
         return outcome
+
+    @property
+    def languages(self) -> list[str]:
+        return self.renderer.catalogs.languages
+
+    def picker(self, lang: str) -> Reply:
+        """The language choice: the question in the current language, names in their own."""
+        question = self.renderer.render(PICKER_RESPONSE, lang)["text"]
+        return Reply(text=question, buttons=languages.picker_buttons(self.languages))
+
+    @staticmethod
+    def _reply(rendered: dict[str, Any]) -> Reply:
+        buttons = tuple(Button(b["title"], b["payload"]) for b in rendered.get("buttons") or [])
+        return Reply(text=rendered["text"], buttons=buttons)
 
     # -- step 3: complete --------------------------------------------------------------------
     def complete(self, claim: Claim, outcome: Outcome) -> bool:
@@ -242,6 +284,8 @@ class Pipeline:
             if outcome.topic:
                 conversation.last_topic = outcome.topic
             contact = session.get_one(Contact, message.contact_id)
+            if outcome.lang is not None:
+                contact.lang = outcome.lang
             if outcome.sms_opt_out is not None:
                 contact.opted_out_at = now() if outcome.sms_opt_out else None
             for reply in outcome.replies:

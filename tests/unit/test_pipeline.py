@@ -23,13 +23,14 @@ from bot.storage.repo import store_inbound
 _ids = itertools.count(1)
 
 
-def receive(svc: Services, text: str, session: str = "s1") -> int:
+def receive(svc: Services, text: str, session: str = "s1", lang: str | None = "en") -> int:
     inbound = InboundMessage(
         urn=f"web:{session}",
         channel="web",
         channel_message_id=f"m{next(_ids)}",
         received_at=datetime.now(UTC),
         text=text,
+        lang=lang,
     )
     with svc.sessions.begin() as db:
         return store_inbound(db, svc.keys, inbound).id
@@ -140,3 +141,36 @@ def test_redelivered_message_is_stored_once(services: Services) -> None:
     assert first == second
     with services.sessions() as db:
         assert len(db.scalars(select(Message)).all()) == 1
+
+
+def test_first_contact_gets_the_language_picker_without_rasa(services: Services) -> None:
+    msg_id = receive(services, "salam", session="new", lang=None)
+    services.pipeline.process_next()
+    [reply] = replies_to(services, msg_id)
+    assert message(services, msg_id).status == InStatus.HANDLED
+    titles = [b["title"] for b in reply.buttons or []]
+    assert titles[:3] == ["English", "Nederlands", "العربية"]
+    assert {b["payload"] for b in reply.buttons or []} >= {"lang:en", "lang:nl", "lang:ar"}
+
+
+def test_picking_a_language_is_remembered_and_answered_in_it(services: Services) -> None:
+    receive(services, "hoi", session="pick", lang=None)
+    services.pipeline.process_next()
+    chosen = receive(services, "2", session="pick", lang=None)  # option 2 of the picker
+    services.pipeline.process_next()
+    [greeting] = replies_to(services, chosen)
+    assert greeting.lang == "nl"
+    assert greeting.text == services.renderer.render("utter_greeting", "nl")["text"]
+    later = receive(services, "Arabisch alsjeblieft", session="pick", lang=None)
+    services.pipeline.process_next()
+    [arabic] = replies_to(services, later)
+    assert arabic.lang == "ar"
+
+
+def test_urgent_first_message_is_answered_in_the_language_it_was_written_in(
+    services: Services,
+) -> None:
+    msg_id = receive(services, "ik wil niet meer leven", session="urgent-nl", lang=None)
+    services.pipeline.process_next()
+    [reply] = replies_to(services, msg_id)
+    assert reply.text == services.renderer.render("utter_urgent_safety", "nl")["text"]

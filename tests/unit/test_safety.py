@@ -1,4 +1,4 @@
-"""Safety triage works without Rasa, in every language that has patterns, and is not trigger-happy."""
+"""Safety triage works without Rasa, in every language with patterns, and is not trigger-happy."""
 
 from __future__ import annotations
 
