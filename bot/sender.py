@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import ChannelRegistry, Outgoing, SendResult
 from bot.errors import PermanentSendError, RateLimitedError, SendError, TemporarySendError
 from bot.messages import Button, Reply
-from bot.pipeline import CLAIM_LEASE, unfinished_before
+from bot.pipeline import unfinished_before
 from bot.storage.models import Contact, Direction, Message, OutStatus
 from bot.storage.repo import now, rowcount
 from bot.urn import address
@@ -29,6 +29,13 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 WHATSAPP_WINDOW = timedelta(hours=24)
 DEFAULT_TEMPLATE = "reply_waiting"  # "You have a new message from IOM; reply to read it"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    message_id: int
+    token: str
+    interrupted: datetime | None  # when a dead worker had claimed it, if it had
 
 
 @dataclass(frozen=True)
@@ -45,47 +52,54 @@ class Sender:
         *,
         templates: dict[str, dict[str, str]] | None = None,
         default_lang: str = "en",
+        lease: timedelta = timedelta(seconds=30),
     ) -> None:
         self.sessions = sessions
         self.channels = channels
+        self.lease = lease  # a send older than this was interrupted (its worker died)
         self.templates = templates or {}  # WhatsApp: template name -> language -> content SID
         self.default_lang = default_lang
 
-    def _claim(self) -> tuple[int, str] | None:
-        current = now()
-        due = or_(
-            and_(
-                Message.status.in_([OutStatus.QUEUED, OutStatus.ERRORED]),
-                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= current),
+    # The claim statements are built once: building SQLAlchemy expressions per message costs
+    # more than running them.
+    _due = or_(
+        and_(
+            Message.status.in_([OutStatus.QUEUED, OutStatus.ERRORED]),
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= bindparam("now")),
+        ),
+        and_(Message.status == OutStatus.SENDING, Message.claimed_at < bindparam("stale_before")),
+    )
+    _candidates = (
+        select(Message.id, Message.status, Message.claimed_at)
+        .where(
+            Message.direction == Direction.OUT,
+            _due,
+            ~unfinished_before(
+                Message, Direction.OUT, [OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED]
             ),
-            and_(Message.status == OutStatus.SENDING, Message.claimed_at < current - CLAIM_LEASE),
         )
+        .order_by(Message.id)
+        .limit(20)
+    )
+    _take = (
+        update(Message)
+        .where(Message.id == bindparam("message_id"), _due)
+        .values(
+            status=OutStatus.SENDING, claim_token=bindparam("token"), claimed_at=bindparam("now")
+        )
+    )
+
+    def _claim(self) -> Claimed | None:
+        current = now()
+        times = {"now": current, "stale_before": current - self.lease}
         with self.sessions.begin() as session:
-            candidates = session.scalars(
-                select(Message.id)
-                .where(
-                    Message.direction == Direction.OUT,
-                    due,
-                    ~unfinished_before(
-                        Message,
-                        Direction.OUT,
-                        [OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED],
-                    ),
-                )
-                .order_by(Message.id)
-                .limit(20)
-            ).all()
-            for message_id in candidates:
+            candidates = session.execute(self._candidates, times).all()
+            for message_id, status, claimed_at in candidates:
                 token = uuid.uuid4().hex
-                won = rowcount(
-                    session.execute(
-                        update(Message)
-                        .where(Message.id == message_id, due)
-                        .values(status=OutStatus.SENDING, claim_token=token, claimed_at=current)
-                    )
-                )
-                if won:
-                    return message_id, token
+                params = {**times, "message_id": message_id, "token": token}
+                if rowcount(session.execute(self._take, params)):
+                    interrupted = claimed_at if status == OutStatus.SENDING else None
+                    return Claimed(message_id, token, interrupted)
         return None
 
     def _outgoing(self, session: Session, message: Message) -> Outgoing:
@@ -132,22 +146,27 @@ class Sender:
         claimed = self._claim()
         if claimed is None:
             return False
-        message_id, token = claimed
+        message_id, token = claimed.message_id, claimed.token
         with self.sessions() as session:
             message = session.get_one(Message, message_id)
             out = self._outgoing(session, message)
             opted_out = session.get_one(Contact, message.contact_id).opted_out_at is not None
             channel_name = message.channel
+            expired = message.expires_at is not None and message.expires_at <= now()
         # Send outside any transaction; then record what happened, guarded by the claim token.
         result: SendResult | None = None
         failure: Exception | None = None
         route = Route(channel_name, out)
         try:
+            if expired:
+                raise PermanentSendError("expired")  # e.g. a reminder after the appointment
             route = self.route(channel_name, out, opted_out)
             channel = self.channels.get(route.channel)
             if channel is None:
                 raise PermanentSendError("channel-off")
-            result = channel.send(route.out)
+            result = self._already_sent(channel, route.out, claimed.interrupted)
+            if result is None:
+                result = channel.send(route.out)
         except Exception as exc:
             failure = exc
         with self.sessions.begin() as session:
@@ -157,6 +176,20 @@ class Sender:
             message.claim_token = None
             self._record(message, route, result, failure)
         return True
+
+    @staticmethod
+    def _already_sent(
+        channel: object, out: Outgoing, interrupted: datetime | None
+    ) -> SendResult | None:
+        """After a worker died mid-send, ask the provider whether the message went out."""
+        find_sent = getattr(channel, "find_sent", None)
+        if interrupted is None or find_sent is None:
+            return None
+        sid = find_sent(out, interrupted)
+        if sid:
+            log.info("interrupted send had gone out", extra={"message_id": out.message_id})
+            return SendResult(provider_id=str(sid))
+        return None
 
     def _record(
         self, message: Message, route: Route, result: SendResult | None, failure: Exception | None

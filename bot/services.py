@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,7 @@ from bot.engine.nlg import Renderer
 from bot.engine.rasa import RasaClient
 from bot.pipeline import Pipeline
 from bot.privacy import crypto
+from bot.reminders import ReminderQueue
 from bot.sender import Sender
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.repo import ContactKeys
@@ -35,6 +37,7 @@ class Services:
     channels: ChannelRegistry
     pipeline: Pipeline
     sender: Sender
+    reminders: ReminderQueue
     twilio: TwilioAccount | None
     wake: threading.Event = field(default_factory=threading.Event)
 
@@ -54,6 +57,7 @@ def twilio_account(settings: Settings) -> TwilioAccount | None:
         settings.twilio_auth_token,
         settings.twilio_api_base,
         status_callback=f"{settings.public_url.rstrip('/')}/webhooks/twilio/status",
+        mps=settings.twilio_mps,
     )
 
 
@@ -110,10 +114,12 @@ def build_services(settings: Settings) -> Services:
             retry_max_seconds=settings.retry_max_seconds,
         ),
         twilio=account,
+        reminders=ReminderQueue(sessions, renderer, default_lang=settings.default_lang),
         sender=Sender(
             sessions,
             channels,
             templates=settings.twilio_templates,
             default_lang=settings.default_lang,
+            lease=timedelta(seconds=settings.send_claim_lease_seconds),
         ),
     )

@@ -1,4 +1,5 @@
-"""The worker: one loop processing inbound messages, one loop sending the outbox.
+"""The worker: one loop processing inbound messages, one sending the outbox, one queueing due
+reminders.
 
 Runs inside the gateway process by default (``baken serve``) or on its own (``baken worker``).
 Both loops resume from the database after a crash: nothing is kept in memory between turns.
@@ -43,11 +44,18 @@ class Worker:
             self.outbox_wake.set()
         return done
 
+    def _queue_reminders(self) -> bool:
+        queued = self.services.reminders.queue_due() > 0
+        if queued:
+            self.outbox_wake.set()
+        return queued
+
     def start(self) -> None:
         poll = self.services.settings.worker_poll_seconds
         loops: list[tuple[str, Callable[[], bool], threading.Event]] = [
             ("inbound", self._process, self.services.wake),
             ("outbox", self.services.sender.send_next, self.outbox_wake),
+            ("reminders", self._queue_reminders, threading.Event()),
         ]
         for name, step, wake in loops:
             thread = threading.Thread(

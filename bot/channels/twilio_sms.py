@@ -3,6 +3,8 @@ Service. Opt-out keywords are handled by the pipeline before any understanding."
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.channels import Capabilities, Outgoing, SendResult, numbered
 from bot.channels.twilio_common import TwilioAccount
 
@@ -25,3 +27,7 @@ class TwilioSMS:
         )
         text = numbered(out.reply)[: self.capabilities.max_length]
         return self.account.create(to=out.address.removeprefix("sms:"), body=text, **origin)
+
+    def find_sent(self, out: Outgoing, since: datetime) -> str | None:
+        body = numbered(out.reply)[: self.capabilities.max_length]
+        return self.account.find_sent(out.address.removeprefix("sms:"), since, body)

@@ -4,6 +4,7 @@ approved in advance); outside the 24-hour window only approved templates (``cont
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from bot.channels import Capabilities, Outgoing, SendResult, numbered
 from bot.channels.twilio_common import TwilioAccount
@@ -34,3 +35,11 @@ class TwilioWhatsApp:
             )
         text = numbered(out.reply)[: self.capabilities.max_length]
         return self.account.create(to=out.address, from_=self.sender, body=text)
+
+    def find_sent(self, out: Outgoing, since: datetime) -> str | None:
+        body = (
+            None
+            if out.template and not out.window_open
+            else numbered(out.reply)[: self.capabilities.max_length]
+        )
+        return self.account.find_sent(out.address, since, body)

@@ -193,6 +193,7 @@ class Message(Base):
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     lang: Mapped[str | None] = mapped_column(String(8))
     template: Mapped[str | None] = mapped_column(String(60))  # WhatsApp template used, if any
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # not sent after this
     topic: Mapped[str | None] = mapped_column(String(40))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -329,3 +330,62 @@ class AuditEvent(Base):
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class AppointmentStatus(enum.StrEnum):
+    """scheduled ──> confirmed (the person pressed Confirm) ──> done
+    scheduled/confirmed ──> cancelled (by the person or a counsellor)
+    scheduled/confirmed ──> reschedule_requested (the person asked for a new time; a counsellor
+    picks one, which schedules a new appointment)"""
+
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    RESCHEDULE_REQUESTED = "reschedule"
+    DONE = "done"
+
+
+class Appointment(Base):
+    """An appointment, flight or call-back the person is reminded of."""
+
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(12))  # appointment, flight, callback
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(40))  # the person's IANA zone
+    channel: Mapped[str] = mapped_column(String(16))  # where reminders go first
+    status: Mapped[AppointmentStatus] = mapped_column(
+        String(12), default=AppointmentStatus.SCHEDULED
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbox_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ReminderStatus(enum.StrEnum):
+    """pending ──claim──> queued (its message is in the outbox; delivery is tracked there)
+    pending ──> cancelled (appointment cancelled or moved) | expired (due after it started)"""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Reminder(Base):
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[ReminderStatus] = mapped_column(String(10), default=ReminderStatus.PENDING)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -18,6 +18,7 @@ class Call:
     form: dict[str, str]
     json: Any
     headers: dict[str, str]
+    query: dict[str, str] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
     status: int = 0  # what the fake answered
 
@@ -40,10 +41,13 @@ class FakeServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs offer
+            disable_nagle_algorithm = True  # answer at once (no 40 ms delayed-ACK stalls)
+
             def do_POST(self) -> None:
                 self._handle("POST")
 
@@ -52,7 +56,11 @@ class FakeServer:
 
             def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                data_in = self.rfile.read(length) if length else b""
+                if len(data_in) < length:  # the client died mid-request: nothing arrived
+                    self.close_connection = True
+                    return
+                raw = data_in.decode("utf-8")
                 ctype = self.headers.get("Content-Type", "")
                 form: dict[str, str] = {}
                 body: Any = None
@@ -60,7 +68,9 @@ class FakeServer:
                     body = json.loads(raw)
                 elif raw:
                     form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-                call = Call(method, urlsplit(self.path).path, form, body, dict(self.headers))
+                parts = urlsplit(self.path)
+                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                call = Call(method, parts.path, form, body, dict(self.headers), query)
                 with fake._lock:
                     fake.calls.append(call)
                     scripted = fake.fail_next.pop(0) if fake.fail_next else None

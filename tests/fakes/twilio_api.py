@@ -26,13 +26,39 @@ def twilio_error(status: int, code: int, message: str) -> tuple[int, dict[str, A
 @dataclass
 class FakeTwilio(FakeServer):
     _sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    created: list[dict[str, Any]] = field(default_factory=list)
 
     def answer(self, call: Call) -> tuple[int, dict[str, Any]]:
-        if call.method != "POST" or not call.path.endswith("/Messages.json"):
+        if not call.path.endswith("/Messages.json"):
             return 404, {"code": 20404, "message": "not found", "status": 404}
+        if call.method == "GET":
+            return 200, self._page(call.query.get("To"))
+        if not call.form.get("To"):
+            return twilio_error(400, 21604, "A 'To' phone number is required.")
+        resource = self._create(call)
+        self.created.append(resource)
+        return 201, resource
+
+    def _page(self, to: str | None) -> dict[str, Any]:
+        """Messages.json list, newest first, filtered by To like Twilio's."""
+        found = [m for m in reversed(self.created) if to is None or m["to"] == to]
+        uri = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+        return {
+            "messages": found,
+            "end": max(len(found) - 1, 0),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": 50,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+        }
+
+    def _create(self, call: Call) -> dict[str, Any]:
         sid = f"SM{next(self._sids):032x}"
         now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        return 201, {
+        return {
             "account_sid": ACCOUNT_SID,
             "api_version": "2010-04-01",
             "body": call.form.get("Body", ""),

@@ -1,0 +1,132 @@
+"""``baken bench reminders``: N due reminders through a real worker process to a fake Twilio API;
+the worker is killed with SIGKILL halfway and a second one finishes the job.
+
+Reports what the fake received: ``sent`` (people who got their reminder), ``lost`` (who did not),
+``duplicates`` (extra copies), and the achieved send rate against the target (Twilio's per-sender
+pace, ``BAKEN_TWILIO_MPS``). The rate is measured while a worker is sending: the pause between the
+kill and the second worker's start is not counted as sending time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+
+from bot.bench import import_fakes
+from bot.config import Settings
+from bot.reminders import QuietHours, schedule
+from bot.services import build_services
+from bot.storage.db import migrate
+from bot.storage.models import Reminder
+from bot.storage.repo import get_or_create_contact
+
+SMS_FROM = "+31970100001"
+GAP_SECONDS = 1.0  # a pause longer than this between sends is the restart, not sending time
+
+
+def _seed(settings: Settings, count: int) -> None:
+    services = build_services(settings)
+    with services.sessions.begin() as db:
+        for n in range(count):
+            contact = get_or_create_contact(db, services.keys, f"sms:+3161{n:07d}")
+            contact.lang = "nl" if n % 2 else "en"
+            schedule(
+                db,
+                contact,
+                kind="appointment",
+                starts_at=datetime.now(UTC) + timedelta(hours=2),
+                offsets_hours=[1],
+                quiet=QuietHours.parse("00:00", "00:00"),
+                timezone="Europe/Amsterdam",
+                channel="sms",
+            )
+        db.execute(update(Reminder).values(due_at=datetime.now(UTC) - timedelta(seconds=1)))
+    services.close()
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def achieved_rate(times: list[float]) -> float:
+    """Sends per second over the periods in which sending went on."""
+    times = sorted(times)
+    if len(times) < 2:
+        return 0.0
+    gaps = [b - a for a, b in itertools.pairwise(times) if b - a <= GAP_SECONDS]
+    return len(gaps) / sum(gaps) if sum(gaps) > 0 else 0.0
+
+
+def run(count: int, rate: float, database_url: str | None = None) -> dict[str, Any]:
+    import_fakes()
+    from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+    workdir = Path(tempfile.mkdtemp(prefix="baken-bench-"))
+    fake = FakeTwilio().start()
+    env = {
+        **os.environ,
+        "BAKEN_VAR_DIR": str(workdir / "var"),
+        "BAKEN_DATABASE_URL": database_url or f"sqlite:///{workdir / 'var' / 'bench.db'}",
+        "BAKEN_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "BAKEN_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "BAKEN_TWILIO_SMS_FROM": SMS_FROM,
+        "BAKEN_TWILIO_API_BASE": fake.url,
+        "BAKEN_TWILIO_MPS": str(rate),
+        "BAKEN_SEND_CLAIM_LEASE_SECONDS": "5",
+        "BAKEN_RASA_URL": "http://127.0.0.1:9",
+        "BAKEN_LOG_LEVEL": "WARNING",
+    }
+    if database_url is None:
+        env.pop("BAKEN_SECRET_KEY", None)
+        env.pop("BAKEN_DATA_KEYS", None)
+    settings = Settings(
+        var_dir=workdir / "var",
+        database_url=env["BAKEN_DATABASE_URL"],
+        secret_key=env.get("BAKEN_SECRET_KEY", ""),
+        data_keys=[k for k in env.get("BAKEN_DATA_KEYS", "").split(",") if k],
+    )
+    settings.ensure_keys()
+    migrate(settings.database_url)
+    _seed(settings, count)
+    log = workdir / "workers.log"
+    deadline = time.monotonic() + count / rate * 3 + 90
+    worker = _worker(env, log)
+    try:
+        while len(fake.created) < count // 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(worker.pid, signal.SIGKILL)  # mid-batch, without warning
+        worker.wait()
+        worker = _worker(env, log)
+        while len({m["to"] for m in fake.created}) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # let a late duplicate show itself
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        fake.stop()
+    per_person = Counter(m["to"] for m in fake.created)
+    times = [c.at for c in fake.sent("/Messages.json") if c.method == "POST"]
+    return {
+        "sent": len(per_person),
+        "lost": count - len(per_person),
+        "duplicates": sum(n - 1 for n in per_person.values()),
+        "achieved_rate": round(achieved_rate(times), 2),
+        "target_rate": rate,
+    }
