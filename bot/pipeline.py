@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot import languages
+from bot import languages, reminders
 from bot.engine.nlg import Renderer
 from bot.engine.rasa import RasaClient, RasaUnavailable
 from bot.keywords import Keyword, choice, keyword
@@ -66,6 +66,7 @@ class Outcome:
     intake: dict[str, Any] | None = None
     sms_opt_out: bool | None = None  # True: said STOP, False: said START
     lang: str | None = None  # the language the person chose with this message
+    appointment_answer: str | None = None  # a reminder's button: appt:confirm|cancel|reschedule
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,8 @@ class Pipeline:
                 urgent=True,
                 handoff={"urgent": True, "reason": "urgent_safety"},
             )
+        if text in reminders.ANSWERS:
+            return Outcome(status=InStatus.HANDLED, appointment_answer=text)
         command = languages.parse(text, self.languages)
         if command is not None and command.code:
             greeting = self.renderer.render(GREETING_RESPONSE, command.code)
@@ -264,6 +267,18 @@ class Pipeline:
         question = self.renderer.render(PICKER_RESPONSE, lang)["text"]
         return Reply(text=question, buttons=languages.picker_buttons(self.languages))
 
+    def _answer_appointment(
+        self, session: Session, conversation: Conversation, contact: Contact, outcome: Outcome
+    ) -> None:
+        """Confirm, cancel or ask for a new time; cancel and new time go to a counsellor."""
+        payload = str(outcome.appointment_answer)
+        response = reminders.answer(session, contact.id, payload)
+        if response is None:
+            return
+        outcome.replies = [self._reply(self.renderer.render(response, contact.lang or "en"))]
+        if payload != "appt:confirm" and response != "utter_appointment_none":
+            outcome.handoff = {"urgent": False, "reason": payload.replace(":", "_")}
+
     @staticmethod
     def _reply(rendered: dict[str, Any]) -> Reply:
         buttons = tuple(Button(b["title"], b["payload"]) for b in rendered.get("buttons") or [])
@@ -284,6 +299,8 @@ class Pipeline:
             if outcome.topic:
                 conversation.last_topic = outcome.topic
             contact = session.get_one(Contact, message.contact_id)
+            if outcome.appointment_answer is not None:
+                self._answer_appointment(session, conversation, contact, outcome)
             if outcome.lang is not None:
                 contact.lang = outcome.lang
             if outcome.sms_opt_out is not None:
