@@ -66,7 +66,16 @@ test-gateway: model browser
 test-actions: rasa-env
 	$(RASA_ENV)/bin/python -m pytest tests/actions -o addopts="" -p no:cacheprovider -q
 
-test: lint i18n-check test-actions test-gateway
+# Rasa's own checks (issue 4): the training data and domain validate, and the dialogue test
+# stories in tests/rasa pass against the model `baken train` produced for the current inputs.
+test-rasa: model
+	RASA_TELEMETRY_ENABLED=false $(RASA_ENV)/bin/rasa data validate --config config.yml \
+		--domain dialogues/domain.yml --data dialogues/nlu dialogues/rules.yml dialogues/stories.yml
+	RASA_TELEMETRY_ENABLED=false $(RASA_ENV)/bin/rasa test core --stories tests/rasa \
+		--model "$$($(BIN)/python -c 'from bot.config import Settings; from bot.train import model_path; print(model_path(Settings()))')" \
+		--out var/rasa/test-results --fail-on-prediction-errors
+
+test: lint i18n-check test-actions test-rasa test-gateway
 
 gateway-lock: $(STAMP)
 	{ echo "# Pinned gateway environment (Python 3.11+). Regenerate: make gateway-lock"; \

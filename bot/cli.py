@@ -161,6 +161,27 @@ def eval_command(file: Path, as_json: bool) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.command(name="content")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def content_command(as_json: bool) -> None:
+    """Per reply: sources, reviewed date and age, languages translated (exit 1 on problems)."""
+    import json
+
+    from bot.content import as_json as content_json
+    from bot.content import as_text, report
+
+    settings = Settings()
+    entries = report(settings.project_dir, settings.content_review_days)
+    if as_json:
+        click.echo(
+            json.dumps(content_json(entries, settings.content_review_days), ensure_ascii=False)
+        )
+    else:
+        click.echo(as_text(entries, settings.content_review_days))
+    if any(entry.problems for entry in entries):
+        sys.exit(1)
+
+
 main.add_command(inbox_users)
 
 if __name__ == "__main__":

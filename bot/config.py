@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     inbox_session_hours: int = 12
     inbox_max_failed_logins: int = 5
     inbox_lockout_minutes: int = 15
+    # Content (issue 4): a reply's review (dialogues/sources.yml) expires after this many days.
+    content_review_days: int = 365
 
     @field_validator("data_keys", mode="before")
     @classmethod

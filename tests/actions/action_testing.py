@@ -8,6 +8,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.intake import INTAKE_SLOTS
+
 
 def make_tracker(
     text: str = "",
@@ -16,19 +18,18 @@ def make_tracker(
     slots: dict[str, Any] | None = None,
     events: list[dict[str, Any]] | None = None,
     active_loop: str | None = None,
+    lang: str = "en",
+    ranking: list[tuple[str, float]] | None = None,
 ) -> Tracker:
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": confidence} if intent else {},
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in (ranking or [])],
         "entities": [],
-        "metadata": {"lang": "en", "channel": "web"},
+        "metadata": {"lang": lang, "channel": "web"},
     }
-    all_slots = {
-        "intake_service": None,
-        "intake_age": None,
-        "intake_minor": None,
-        "requested_slot": None,
-    }
+    all_slots: dict[str, Any] = {name: None for name in INTAKE_SLOTS}
+    all_slots.update({"intake_minor": None, "requested_slot": None})
     all_slots.update(slots or {})
     return Tracker(
         sender_id="test-sender",

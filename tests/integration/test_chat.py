@@ -29,7 +29,7 @@ def texts(answer: dict[str, object]) -> list[str]:
 
 
 def test_greeting(stack: Stack, session_id: str) -> None:
-    answer = stack.say(session_id, "hello there")
+    answer = stack.say(session_id, "hello there", lang="en")
     assert answer["topic"] == "greeting"
     assert texts(answer) == [rendered("utter_greeting", "en")]
     assert answer["replies"][0]["buttons"]  # type: ignore[index]
@@ -39,7 +39,7 @@ def test_greeting(stack: Stack, session_id: str) -> None:
 
 
 def test_factual_question_in_english(stack: Stack, session_id: str) -> None:
-    answer = stack.say(session_id, "how does going back to my country with iom work")
+    answer = stack.say(session_id, "how does going back to my country with iom work", lang="en")
     assert answer["topic"] == "return_info"
     assert rendered("utter_return_info", "en") in texts(answer)
 
@@ -54,34 +54,88 @@ def test_factual_question_in_dutch_is_answered_in_dutch(stack: Stack, session_id
 
 
 def test_button_payload_skips_understanding(stack: Stack, session_id: str) -> None:
-    answer = stack.say(session_id, "/contact")
+    answer = stack.say(session_id, "/contact", lang="en")
     assert answer["topic"] == "contact"
     assert rendered("utter_contact", "en") in texts(answer)
 
 
-def test_intake_form_rejects_a_wrong_answer_and_takes_the_correction(
+def _answer(stack: Stack, session_id: str, text: str, expected_last: str, lang: str) -> list[str]:
+    replies = texts(stack.say(session_id, text))
+    assert replies[-1] == rendered(expected_last, lang), (text, replies)
+    return replies
+
+
+def test_intake_form_rejects_wrong_answers_and_submits_after_confirm_and_consent(
     stack: Stack, session_id: str
 ) -> None:
-    answer = stack.say(session_id, "i want to apply for return")
+    answer = stack.say(session_id, "i want to apply for return", lang="en")
     assert answer["topic"] == "apply"
-    assert rendered("utter_ask_intake_service", "en") in texts(answer)
-    answer = stack.say(session_id, "return")
-    assert texts(answer)[-1] == rendered("utter_ask_intake_age", "en")
-    answer = stack.say(session_id, "banana")
-    assert rendered("utter_invalid_intake_age", "en") in texts(answer)
-    assert texts(answer)[-1] == rendered("utter_ask_intake_age", "en")
-    answer = stack.say(session_id, "34")
-    assert rendered("utter_intake_submitted", "en") in texts(answer)
+    assert texts(answer)[-1] == rendered("utter_ask_intake_service", "en")
+    _answer(stack, session_id, "1", "utter_ask_intake_country", "en")
+    bad = _answer(stack, session_id, "narnia", "utter_ask_intake_country", "en")
+    assert rendered("utter_invalid_intake_country", "en") in bad
+    _answer(stack, session_id, "iraq", "utter_ask_intake_residence", "en")
+    _answer(stack, session_id, "skip", "utter_ask_intake_age", "en")
+    bad = _answer(stack, session_id, "banana", "utter_ask_intake_age", "en")
+    assert rendered("utter_invalid_intake_age", "en") in bad
+    _answer(stack, session_id, "34", "utter_ask_intake_household", "en")
+    _answer(stack, session_id, "we are 3", "utter_ask_intake_documents", "en")
+    _answer(stack, session_id, "expired", "utter_ask_intake_health", "en")
+    _answer(stack, session_id, "no", "utter_ask_intake_phone", "en")
+    bad = _answer(stack, session_id, "12345", "utter_ask_intake_phone", "en")
+    assert rendered("utter_invalid_intake_phone", "en") in bad
+    _answer(stack, session_id, "06 12345678", "utter_ask_intake_contact_time", "en")
+    summary = texts(stack.say(session_id, "morning"))[-1]
+    assert "Country: Iraq" in summary and "Service: Return home" in summary
+    assert "Living in: —" in summary and "Phone: +31612345678" in summary
+    _answer(stack, session_id, "yes", "utter_ask_intake_consent", "en")
+    _answer(stack, session_id, "yes", "utter_intake_submitted", "en")
     with stack.sessions()() as db:
         intake = db.scalars(select(Intake).order_by(Intake.id.desc())).first()
     assert intake is not None
     assert intake.answers["service"] == "return"
+    assert intake.answers["country"] == "IQ"
     assert intake.answers["age"] == 34
     assert intake.answers["minor"] is False
+    assert intake.answers["household"] == 3
+    assert intake.answers["travel_documents"] == "expired"
+    assert intake.answers["special_needs"] is False
+    assert intake.answers["phone"] == "+31612345678"
+    assert intake.answers["consent"] is True
+
+
+def test_intake_in_dutch_minor_and_no_consent_sends_nothing(stack: Stack, session_id: str) -> None:
+    answer = stack.say(session_id, "ik wil me aanmelden voor terugkeer", lang="nl")
+    assert texts(answer)[-1] == rendered("utter_ask_intake_service", "nl")
+    bad = _answer(stack, session_id, "banaan", "utter_ask_intake_service", "nl")
+    assert rendered("utter_invalid_intake_service", "nl") in bad
+    _answer(stack, session_id, "terugkeer", "utter_ask_intake_country", "nl")
+    _answer(stack, session_id, "Marokko", "utter_ask_intake_residence", "nl")
+    _answer(stack, session_id, "AZC Budel", "utter_ask_intake_age", "nl")
+    minor = _answer(stack, session_id, "16", "utter_ask_intake_household", "nl")
+    assert rendered("utter_intake_minor", "nl") in minor
+    _answer(stack, session_id, "overslaan", "utter_ask_intake_documents", "nl")
+    _answer(stack, session_id, "overslaan", "utter_ask_intake_health", "nl")
+    _answer(stack, session_id, "ja", "utter_ask_intake_health_details", "nl")
+    bad = _answer(stack, session_id, "???", "utter_ask_intake_health_details", "nl")
+    assert rendered("utter_invalid_intake_text", "nl") in bad
+    _answer(stack, session_id, "ik heb medicijnen nodig", "utter_ask_intake_phone", "nl")
+    _answer(stack, session_id, "overslaan", "utter_ask_intake_contact_time", "nl")
+    summary = texts(stack.say(session_id, "overslaan"))[-1]
+    assert "Land: Marokko" in summary and "Leeftijd: 16" in summary
+    _answer(stack, session_id, "ja", "utter_ask_intake_consent", "nl")
+    before = _intake_count(stack)
+    _answer(stack, session_id, "nee", "utter_intake_no_consent", "nl")
+    assert _intake_count(stack) == before
+
+
+def _intake_count(stack: Stack) -> int:
+    with stack.sessions()() as db:
+        return len(db.scalars(select(Intake)).all())
 
 
 def test_request_for_a_person_silences_the_bot(stack: Stack, session_id: str) -> None:
-    answer = stack.say(session_id, "I want to talk to a person")
+    answer = stack.say(session_id, "I want to talk to a person", lang="en")
     assert answer["handoff"] is True
     assert answer["topic"] == "request_human"
     assert rendered("utter_handoff", "en") in texts(answer)
@@ -146,3 +200,18 @@ def test_nlg_endpoint_refuses_without_the_internal_token(stack: Stack) -> None:
     body = {"response": "utter_greeting", "tracker": {}, "arguments": {}}
     assert stack.http.post("/nlg", json=body).status_code == 403
     assert stack.http.post("/nlg", params={"token": "wrong"}, json=body).status_code == 403
+
+
+def test_first_contact_without_a_language_gets_the_picker(stack: Stack, session_id: str) -> None:
+    answer = stack.say(session_id, "salam")
+    assert answer["lang"] == "en"
+    [picker] = answer["replies"]  # type: ignore[misc]
+    assert picker["text"] == rendered("utter_change_language", "en")
+    payloads = [b["payload"] for b in picker["buttons"]]
+    assert payloads[:3] == ["lang:en", "lang:nl", "lang:ar"]
+    chosen = stack.say(session_id, "lang:nl")
+    assert chosen["lang"] == "nl"
+    assert texts(chosen) == [rendered("utter_greeting", "nl")]
+    answer = stack.say(session_id, "hoe kan ik terug naar mijn land")
+    assert answer["lang"] == "nl"
+    assert answer["topic"] == "return_info"
