@@ -74,8 +74,9 @@ def csrf_of(http: httpx.Client) -> str:
     return match.group(1)
 
 
-def hand_off(stack: Stack, session: str, latest: str, lang: str | None = None) -> None:
-    """A person asks for a counsellor through the web chat, then writes ``latest``."""
+def hand_off(stack: Stack, session: str, latest: str, lang: str = "en") -> None:
+    """A person (language chosen) asks for a counsellor through the web chat, then writes
+    ``latest``."""
     answer = stack.say(session, "I want to talk to a person", lang=lang)
     assert answer["handoff"] is True
     held = stack.say(session, latest)

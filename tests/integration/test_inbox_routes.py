@@ -281,3 +281,24 @@ def test_bad_input_gets_a_clear_answer(stack: Stack) -> None:
     missing = http.post("/inbox/conversations/1/reply", data={"csrf": token})
     assert missing.status_code == 422
     assert "text" in missing.text
+
+
+def test_live_events_announce_changes_and_end_when_the_account_is_disabled(
+    stack: Stack, session_id: str
+) -> None:
+    marker = f"live {uuid.uuid4().hex[:6]}"
+    hand_off(stack, session_id, marker)
+    username, _ = add_user()
+    http = login(stack, username)
+    conversation = conversation_id(http, marker)
+    token = csrf_of(http)
+    with http.stream("GET", "/inbox/events") as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = (line for line in stream.iter_lines() if line.startswith("event:"))
+        assert next(events) == "event: change"
+        note = {"text": "seen", "csrf": token}
+        assert http.post(f"/inbox/conversations/{conversation}/notes", data=note).status_code == 303
+        assert next(events) == "event: change"
+        assert baken_users("disable", username).returncode == 0
+        assert any(event == "event: logout" for event in events)
