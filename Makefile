@@ -72,7 +72,8 @@ test-rasa: model
 	RASA_TELEMETRY_ENABLED=false $(RASA_ENV)/bin/rasa data validate --config config.yml \
 		--domain dialogues/domain.yml --data dialogues/nlu dialogues/rules.yml dialogues/stories.yml
 	RASA_TELEMETRY_ENABLED=false $(RASA_ENV)/bin/rasa test core --stories tests/rasa \
-		--model "$$($(BIN)/python -c 'from bot.config import Settings; from bot.train import model_path; print(model_path(Settings()))')" \
+		--model "$$($(BIN)/python -c 'from bot.config import Settings; \
+			print(max((Settings().var_dir / "models").glob("baken-*.tar.gz"), key=lambda p: p.stat().st_mtime))')" \
 		--out var/rasa/test-results --fail-on-prediction-errors
 
 test: lint i18n-check test-actions test-rasa test-gateway
