@@ -148,6 +148,51 @@ def chat(url: str | None, session: str | None, lang: str | None) -> None:
                 click.echo("(a counsellor has this conversation; the bot stays silent)")
 
 
+@main.command(name="telegram-webhook")
+def telegram_webhook() -> None:
+    """Register BAKEN_PUBLIC_URL/webhooks/telegram with Telegram, with the secret token."""
+    from bot.channels.telegram import TelegramChannel
+
+    settings = _settings()
+    if not (settings.telegram_token and settings.telegram_secret_token):
+        raise click.ClickException("set BAKEN_TELEGRAM_TOKEN and BAKEN_TELEGRAM_SECRET_TOKEN first")
+    channel = TelegramChannel(
+        settings.telegram_token, settings.telegram_api_base, settings.telegram_secret_token
+    )
+    url = f"{settings.public_url.rstrip('/')}/webhooks/telegram"
+    try:
+        channel.set_webhook(url)
+    finally:
+        channel.close()
+    click.echo(f"Telegram will deliver updates to {url}")
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks against local fakes (results: docs/performance.md)."""
+
+
+@bench.command(name="reminders")
+@click.option("--count", default=2000, show_default=True, help="Due reminders to send.")
+@click.option("--rate", default=100.0, show_default=True, help="Target messages per second.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--plot", "plot_to", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the send timeline to this PNG (needs matplotlib).")
+def bench_reminders(count: int, rate: float, as_json: bool, plot_to: Path | None) -> None:
+    """Send N due reminders with a worker killed halfway; count lost and duplicate messages."""
+    import json
+    import os
+
+    from bot.bench.reminders import run
+
+    result = run(count, rate, os.environ.get("BAKEN_DATABASE_URL"), plot_to)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>14}: {value}")
+
+
 @main.command(name="eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

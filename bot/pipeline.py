@@ -67,6 +67,7 @@ class Outcome:
     sms_opt_out: bool | None = None  # True: said STOP, False: said START
     lang: str | None = None  # the language the person chose with this message
     appointment_answer: str | None = None  # a reminder's button: appt:confirm|cancel|reschedule
+    resumed_handoff: int | None = None  # a closed handoff whose Rasa resume this turn delivered
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Turn:
     held: bool
     options: list[str] = field(default_factory=list)  # payloads of the last buttons offered
     lang_chosen: bool = True  # False until the person picked a language (first contact)
+    resume_handoff: int | None = None  # closed, but Rasa was down when told to resume
 
 
 def unfinished_before(message: type[Message], direction: Direction, statuses: list[str]) -> Any:
@@ -175,6 +177,12 @@ class Pipeline:
                 held=open_handoff(session, message.conversation_id) is not None,
                 options=options,
                 lang_chosen=contact.lang is not None,
+                resume_handoff=session.scalar(
+                    select(Handoff.id).where(
+                        Handoff.conversation_id == message.conversation_id,
+                        Handoff.resume_pending.is_(True),
+                    )
+                ),
             )
 
     @staticmethod
@@ -218,9 +226,12 @@ class Pipeline:
                 urgent=True,
                 handoff={"urgent": True, "reason": "urgent_safety"},
             )
+        command = languages.parse(text, self.languages)
+        if turn.held:
+            # The counsellor has the conversation: a language name is noted, never answered.
+            return Outcome(status=InStatus.HELD, lang=command.code if command else None)
         if text in reminders.ANSWERS:
             return Outcome(status=InStatus.HANDLED, appointment_answer=text)
-        command = languages.parse(text, self.languages)
         if command is not None and command.code:
             greeting = self.renderer.render(GREETING_RESPONSE, command.code)
             return Outcome(
@@ -235,17 +246,18 @@ class Pipeline:
                 replies=[self.picker(turn.lang)],
                 topic="change_language" if command else None,
             )
-        if turn.held:
-            return Outcome(status=InStatus.HELD)
         if not text.strip():
             # A voice note, photo or document alone: kept for a counsellor, not understood.
             rendered = self.renderer.render(MEDIA_RESPONSE, turn.lang)
             return Outcome(status=InStatus.HANDLED, replies=[Reply(text=rendered["text"])])
+        if turn.resume_handoff is not None:
+            self.rasa.resume(turn.sender_id)  # else Rasa, still paused, would swallow the turn
         result = self.rasa.send(turn.sender_id, text, lang=turn.lang, channel=turn.channel)
         outcome = Outcome(
             status=InStatus.HANDLED,
             replies=result.replies,
             topic=result.intent if result.intent in TOPICS else None,
+            resumed_handoff=turn.resume_handoff,
         )
         if outcome.topic == "change_language":
             outcome.replies = [self.picker(turn.lang)]
@@ -303,6 +315,8 @@ class Pipeline:
                 self._answer_appointment(session, conversation, contact, outcome)
             if outcome.lang is not None:
                 contact.lang = outcome.lang
+            if outcome.resumed_handoff is not None:
+                session.get_one(Handoff, outcome.resumed_handoff).resume_pending = False
             if outcome.sms_opt_out is not None:
                 contact.opted_out_at = now() if outcome.sms_opt_out else None
             for reply in outcome.replies:

@@ -74,7 +74,31 @@ def achieved_rate(times: list[float]) -> float:
     return len(gaps) / sum(gaps) if sum(gaps) > 0 else 0.0
 
 
-def run(count: int, rate: float, database_url: str | None = None) -> dict[str, Any]:
+def plot(times: list[float], killed_at: float, rate: float, path: Path) -> None:
+    """Cumulative messages over time, the kill marked (needs matplotlib, a dev dependency)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    start = min(times)
+    xs = sorted(t - start for t in times)
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=110)
+    ax.plot(xs, range(1, len(xs) + 1), label="messages accepted by the fake Twilio API")
+    ax.plot([0, len(xs) / rate], [0, len(xs)], "--", color="grey", label=f"target {rate:g}/s")
+    ax.axvline(killed_at - start, color="red", linestyle=":", label="worker killed (SIGKILL)")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("reminders sent")
+    ax.set_title("baken bench reminders")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run(
+    count: int, rate: float, database_url: str | None = None, plot_to: Path | None = None
+) -> dict[str, Any]:
     import_fakes()
     from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -112,6 +136,7 @@ def run(count: int, rate: float, database_url: str | None = None) -> dict[str, A
         while len(fake.created) < count // 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         os.kill(worker.pid, signal.SIGKILL)  # mid-batch, without warning
+        killed_at = time.monotonic()
         worker.wait()
         worker = _worker(env, log)
         while len({m["to"] for m in fake.created}) < count and time.monotonic() < deadline:
@@ -123,6 +148,8 @@ def run(count: int, rate: float, database_url: str | None = None) -> dict[str, A
         fake.stop()
     per_person = Counter(m["to"] for m in fake.created)
     times = [c.at for c in fake.sent("/Messages.json") if c.method == "POST"]
+    if plot_to is not None and times:
+        plot(times, killed_at, rate, plot_to)
     return {
         "sent": len(per_person),
         "lost": count - len(per_person),

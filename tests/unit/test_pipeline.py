@@ -11,6 +11,7 @@ from bot.messages import InboundMessage
 from bot.pipeline import Claim, Outcome
 from bot.services import Services
 from bot.storage.models import (
+    Contact,
     Direction,
     Handoff,
     HandoffStatus,
@@ -174,3 +175,16 @@ def test_urgent_first_message_is_answered_in_the_language_it_was_written_in(
     services.pipeline.process_next()
     [reply] = replies_to(services, msg_id)
     assert reply.text == services.renderer.render("utter_urgent_safety", "nl")["text"]
+
+
+def test_language_name_while_held_is_noted_not_answered(services: Services) -> None:
+    first = receive(services, "hello")
+    with services.sessions.begin() as db:
+        db.add(Handoff(conversation_id=message(services, first).conversation_id))
+        db.execute(update(Message).where(Message.id == first).values(status=InStatus.HANDLED))
+    later = receive(services, "Nederlands")
+    services.pipeline.process_next()
+    assert message(services, later).status == InStatus.HELD
+    assert replies_to(services, later) == []
+    with services.sessions() as db:
+        assert db.scalars(select(Contact.lang)).one() == "nl"
