@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from bot import __version__
-from bot.api import chat, health, nlg
+from bot.api import chat, health, nlg, webhooks
 from bot.config import Settings, load_settings
 from bot.inbox.routes import router as inbox_router
 from bot.inbox.routes import static_app as inbox_static
@@ -42,4 +42,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(nlg.router)
     app.include_router(inbox_router)
     app.mount("/inbox/static", inbox_static, name="inbox-static")
+    app.include_router(webhooks.router)
     return app

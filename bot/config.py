@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     retry_max_seconds: float = 15.0
     run_worker_in_gateway: bool = True
     log_level: str = "INFO"
+    # Reminders: hours before an appointment; no reminders in the quiet hours of the person's zone.
+    reminder_offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 2.0])
+    reminder_quiet_start: str = "21:00"
+    reminder_quiet_end: str = "08:00"
+    default_timezone: str = "Europe/Amsterdam"
+    # Twilio's per-sender pace (messages per second); the sender never exceeds it.
+    twilio_mps: float = 10.0
+    send_claim_lease_seconds: float = 30.0
     # Channels (issue 3 wires them); a channel without credentials is simply off.
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -58,6 +66,8 @@ class Settings(BaseSettings):
     twilio_sms_from: str = ""
     twilio_messaging_service_sid: str = ""
     twilio_api_base: str = "https://api.twilio.com"
+    # Approved WhatsApp templates: {"reply_waiting": {"en": "HX…", "nl": "HX…"}, …} (JSON).
+    twilio_templates: dict[str, dict[str, str]] = Field(default_factory=dict)
     telegram_token: str = ""
     telegram_secret_token: str = ""
     telegram_api_base: str = "https://api.telegram.org"
@@ -92,6 +102,14 @@ class Settings(BaseSettings):
     @property
     def local_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def twilio_on(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def telegram_on(self) -> bool:
+        return bool(self.telegram_token)
 
     @property
     def rasa_tracker_db(self) -> Path:

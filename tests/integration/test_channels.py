@@ -94,19 +94,19 @@ def test_whatsapp_message_gets_a_reply_through_twilio(stack: Stack) -> None:
     assert "<Response>" in response.text
     [reply] = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
     assert reply["From"] == WHATSAPP_FROM
-    assert reply["Body"].startswith("Hello")
-    assert "\n1. " in reply["Body"]  # buttons become numbered options
+    # First contact: the language choice, its buttons as numbered options in their own script.
+    assert reply["Body"].startswith("Which language")
+    assert "\n1. English\n2. Nederlands\n3. العربية" in reply["Body"]
     assert reply["StatusCallback"].endswith("/webhooks/twilio/status")
 
 
 def test_whatsapp_numbered_answer_maps_to_the_offered_option(stack: Stack) -> None:
     phone = new_phone()
-    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone))
-    [greeting] = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
-    lines = [ln for ln in greeting["Body"].splitlines() if ln[:2] == "1."]
-    assert lines, greeting["Body"]
+    greeting = onboard_whatsapp(stack, phone)
+    assert greeting["Body"].startswith("Hello")  # "1" picked English from the language choice
+    assert "\n1. Return home" in greeting["Body"]
     signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="1"))
-    replies = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[1:])
+    replies = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[2:])
     with stack.sessions()() as db:
         last_in = db.scalars(
             select(Message).where(Message.direction == Direction.IN).order_by(Message.id.desc())
@@ -118,8 +118,10 @@ def test_whatsapp_numbered_answer_maps_to_the_offered_option(stack: Stack) -> No
 
 def test_whatsapp_button_reply_and_voice_note(stack: Stack) -> None:
     phone = new_phone()
-    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_button", phone))
-    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
+    onboard_whatsapp(stack, phone)
+    button = twilio_form("whatsapp_button", phone)
+    signed_post(stack, "/webhooks/twilio", button)
+    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[2:])
     voice = twilio_form("whatsapp_voice", phone)
     assert signed_post(stack, "/webhooks/twilio", voice).status_code == 200
     with stack.sessions()() as db:
@@ -128,23 +130,21 @@ def test_whatsapp_button_reply_and_voice_note(stack: Stack) -> None:
         ).all()
     assert len(rows) == 1
     assert rows[0].media == [{"url": voice["MediaUrl0"], "type": "audio/ogg"}]
-    first = db_first_inbound_topic(stack, phone)
-    assert first == "contact"  # ButtonPayload "/contact" skipped understanding
+    with stack.sessions()() as db:
+        pressed = db.scalars(
+            select(Message).where(Message.channel_message_id == button["MessageSid"])
+        ).one()
+    assert pressed.topic == "contact"  # ButtonPayload "/contact" skipped understanding
+    media_reply = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[3:])
+    assert media_reply[0]["Body"].startswith("I cannot listen")
 
 
-def db_first_inbound_topic(stack: Stack, phone: str) -> str | None:
-    def topic() -> str | None:
-        with stack.sessions()() as db:
-            contact = db.scalars(select(Contact)).all()
-            ids = [c.id for c in contact if c.urn == f"tel:{phone}"]
-            row = db.scalars(
-                select(Message)
-                .where(Message.contact_id.in_(ids), Message.direction == Direction.IN)
-                .order_by(Message.id)
-            ).first()
-            return row.topic if row is not None else None
-
-    return wait_for(topic)  # type: ignore[no-any-return]
+def onboard_whatsapp(stack: Stack, phone: str) -> dict[str, str]:
+    """First contact: the language choice, answered with 1 (English); returns the greeting."""
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone))
+    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="1"))
+    return wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[1:])[0]  # type: ignore[no-any-return]
 
 
 def test_redelivered_webhook_gets_one_reply(stack: Stack) -> None:
@@ -370,16 +370,24 @@ def telegram_sent(stack: Stack, chat_id: int) -> list[dict[str, Any]]:
 def test_telegram_message_gets_a_reply_with_inline_buttons(stack: Stack) -> None:
     chat_id = 555000000 + next(_numbers)
     assert telegram_post(stack, telegram_update("message_text", chat_id)).status_code == 200
-    [reply] = wait_for(lambda: telegram_sent(stack, chat_id))
-    assert reply["text"].startswith("Hello")
-    keyboard = json.loads(reply["reply_markup"])["inline_keyboard"]
+    [picker] = wait_for(lambda: telegram_sent(stack, chat_id))
+    keyboard = json.loads(picker["reply_markup"])["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard][:3] == ["English", "Nederlands", "العربية"]
     data = [row[0]["callback_data"] for row in keyboard]
     assert all(len(d.encode()) <= 64 for d in data)
+    press = telegram_update("callback_query", chat_id)
+    press["callback_query"]["data"] = data[0]  # English
+    assert telegram_post(stack, press).status_code == 200
+    greeting = wait_for(lambda: telegram_sent(stack, chat_id)[1:])[0]
+    assert greeting["text"].startswith("Hello")
+    data = [
+        row[0]["callback_data"] for row in json.loads(greeting["reply_markup"])["inline_keyboard"]
+    ]
     # Pressing the last button ("Talk to a person") is mapped back to its payload.
     press = telegram_update("callback_query", chat_id)
     press["callback_query"]["data"] = data[-1]
     assert telegram_post(stack, press).status_code == 200
-    replies = wait_for(lambda: telegram_sent(stack, chat_id)[1:])
+    replies = wait_for(lambda: telegram_sent(stack, chat_id)[2:])
     assert replies[0]["text"]
     wait_for(lambda: stack.telegram.sent("/answerCallbackQuery"))
     with stack.sessions()() as db:
@@ -391,6 +399,7 @@ def test_telegram_message_gets_a_reply_with_inline_buttons(stack: Stack) -> None
 
 def test_telegram_paces_replies_in_one_chat(stack: Stack) -> None:
     chat_id = 555000000 + next(_numbers)
+    telegram_post(stack, telegram_update("message_text", chat_id, text="English"))
     telegram_post(stack, telegram_update("message_text", chat_id, text="I want to apply"))
 
     def calls() -> list[Any]:
@@ -400,7 +409,7 @@ def test_telegram_paces_replies_in_one_chat(stack: Stack) -> None:
             if int((c.json or c.form)["chat_id"]) == chat_id
         ]
 
-    burst = wait_for(lambda: len(calls()) >= 2 and calls())
+    burst = wait_for(lambda: len(calls()) >= 3 and calls())
     gaps = [b.at - a.at for a, b in itertools.pairwise(burst)]
     assert all(gap >= 0.9 for gap in gaps), gaps  # Telegram: about one message a second per chat
 

@@ -19,7 +19,7 @@ SECRET_PHONE = "+31 6 9876 5432"
 
 
 def test_rasa_down_then_back_loses_nothing_and_answers_once(stack: Stack, session_id: str) -> None:
-    assert stack.say(session_id, "hello")["topic"] == "greeting"
+    assert stack.say(session_id, "hello", lang="en")["topic"] == "greeting"
     stack.stop_rasa()
     try:
         assert stack.http.get("/readyz").status_code == 503
@@ -60,7 +60,7 @@ def test_rasa_down_then_back_loses_nothing_and_answers_once(stack: Stack, sessio
 
 
 def test_logs_hold_no_message_text_or_phone_number(stack: Stack, session_id: str) -> None:
-    stack.say(session_id, f"my name is {SECRET_NAME} and my number is {SECRET_PHONE}")
+    stack.say(session_id, f"my name is {SECRET_NAME} and my number is {SECRET_PHONE}", lang="en")
     stack.say(session_id, "i want to apply")
     stack.say(session_id, f"call me on {SECRET_PHONE}")
     stack.say(session_id, "I want to talk to a person")
