@@ -31,6 +31,9 @@ DYNAMIC = (
     N_("done:claimed"), N_("done:assigned"), N_("done:replied"), N_("done:noted"),
     N_("done:closed"),
     N_("service"), N_("age"), N_("minor"),
+    N_("appointment"), N_("flight"), N_("callback"), N_("scheduled"), N_("confirmed"),
+    N_("cancelled"), N_("reschedule"), N_("pending"), N_("expired"),
+    N_("done:scheduled"), N_("done:appointment-cancelled"),
 )  # fmt: skip
 
 

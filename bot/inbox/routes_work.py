@@ -14,8 +14,8 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.inbox import appointments, queues, security
 from bot.inbox import conversation as conv
-from bot.inbox import queues, security
 from bot.inbox.i18n import N_
 from bot.inbox.web import COOKIE, Actor, InboxRoute, counsellor, limits, render, services
 from bot.services import Services
@@ -33,6 +33,9 @@ CONFLICT_TEXT = {
     "too-long": N_("The text is too long."),
     "window-closed": N_("The WhatsApp 24-hour window is closed: free text cannot be sent."),
     "outcome": N_("Choose an outcome."),
+    "appointment-kind": N_("Choose appointment, flight or call-back."),
+    "appointment-time": N_("The date, time or time zone is not valid."),
+    "appointment-past": N_("The appointment must be in the future."),
 }
 
 
@@ -139,11 +142,21 @@ def _load(svc: Services, actor: Actor, conversation_id: int, *, full: bool) -> c
 def conversation_page(
     request: Request, conversation_id: int, actor: Annotated[Actor, Depends(counsellor)]
 ) -> Response:
-    view = _load(services(request), actor, conversation_id, full=True)
+    svc = services(request)
+    view = _load(svc, actor, conversation_id, full=True)
+    with svc.sessions() as db:
+        booked = appointments.listing(db, conversation_id)
     return render(
         request,
         "conversation.html",
-        {"c": view, "outcomes": conv.OUTCOMES, "notice": request.query_params.get("done")},
+        {
+            "c": view,
+            "outcomes": conv.OUTCOMES,
+            "notice": request.query_params.get("done"),
+            "appointments": booked,
+            "kinds": appointments.KINDS,
+            "default_timezone": svc.settings.default_timezone,
+        },
         actor=actor,
     )
 
@@ -244,4 +257,40 @@ def close(
         conversation_id,
         lambda db: conv.close(db, svc, actor, conversation_id, outcome),
         "closed",
+    )
+
+
+@router.post("/conversations/{conversation_id}/appointments")
+def schedule_appointment(
+    request: Request,
+    conversation_id: int,
+    actor: Annotated[Actor, Depends(counsellor)],
+    kind: Annotated[str, Form(max_length=20)],
+    day: Annotated[str, Form(max_length=10)],
+    at: Annotated[str, Form(max_length=5)],
+    zone: Annotated[str, Form(max_length=60)] = "",
+) -> Response:
+    settings = services(request).settings
+    return _act(
+        request,
+        conversation_id,
+        lambda db: appointments.schedule(
+            db, settings, actor, conversation_id, kind=kind, day=day, at=at, zone=zone
+        ),
+        "scheduled",
+    )
+
+
+@router.post("/conversations/{conversation_id}/appointments/{appointment_id}/cancel")
+def cancel_appointment(
+    request: Request,
+    conversation_id: int,
+    appointment_id: int,
+    actor: Annotated[Actor, Depends(counsellor)],
+) -> Response:
+    return _act(
+        request,
+        conversation_id,
+        lambda db: appointments.cancel(db, actor, conversation_id, appointment_id),
+        "appointment-cancelled",
     )

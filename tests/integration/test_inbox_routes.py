@@ -52,6 +52,10 @@ RULES = {
     ("POST", "/inbox/conversations/{conversation_id}/reply"): COUNSELLOR,
     ("POST", "/inbox/conversations/{conversation_id}/notes"): COUNSELLOR,
     ("POST", "/inbox/conversations/{conversation_id}/close"): COUNSELLOR,
+    ("POST", "/inbox/conversations/{conversation_id}/appointments"): COUNSELLOR,
+    ("POST", "/inbox/conversations/{conversation_id}/appointments/{appointment_id}/cancel"): (
+        COUNSELLOR
+    ),
     ("GET", "/inbox/dashboard"): SUPERVISOR,
     ("GET", "/inbox/audit"): SUPERVISOR,
     ("GET", "/inbox/canned"): SUPERVISOR,
