@@ -35,8 +35,12 @@ class Triage:
     matched_lang: str | None = None
 
 
+ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")  # vowel marks and tatweel
+
+
 def normalise(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    """Fold case and width, drop Arabic vowel marks and stretching, collapse spaces."""
+    folded = ARABIC_MARKS.sub("", unicodedata.normalize("NFKC", text).casefold())
     return re.sub(r"\s+", " ", folded.replace("’", "'")).strip()
 
 

@@ -41,3 +41,10 @@ def test_every_pattern_file_compiles_and_has_patterns() -> None:
     assert {"en", "nl"} <= set(compiled)
     for lang, pattern in compiled.items():
         assert pattern.pattern, lang
+
+
+def test_arabic_vowel_marks_and_stretching_do_not_hide_danger() -> None:
+    from bot.safety import normalise
+
+    assert normalise("بدّي") == "بدي"
+    assert normalise("مـــساعدة") == "مساعدة"
