@@ -24,6 +24,7 @@ from bot.safety import load_patterns, triage
         "mon bebe ne respire plus",
         "JE VEUX MOURIR",
         "j’ai été agressée dans la rue",
+        "je veux pas vivre",
     ],
 )
 def test_urgent_fr_messages_are_caught(text: str) -> None:
@@ -42,6 +43,7 @@ def test_urgent_fr_messages_are_caught(text: str) -> None:
         "mes donnees sont en securite",
         "on m a enferme au centre de detention",
         "je veux rentrer au pays",
+        "non je veux pas",
     ],
 )
 def test_ordinary_fr_messages_are_not_flagged(text: str) -> None:

@@ -25,6 +25,7 @@ from bot.safety import load_patterns, triage
         "мене б'є чоловік",
         "хочу покінчити з собою",
         "ХОЧУ УМЕРЕТЬ",
+        "жить не хочу",
     ],
 )
 def test_urgent_ru_messages_are_caught(text: str) -> None:
@@ -42,6 +43,7 @@ def test_urgent_ru_messages_are_caught(text: str) -> None:
         "hochu vernutsya domoi",
         "мои данные в безопасности",
         "убить время пока жду ответ",
+        "нет не хочу",
     ],
 )
 def test_ordinary_ru_messages_are_not_flagged(text: str) -> None:

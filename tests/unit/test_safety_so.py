@@ -23,6 +23,7 @@ from bot.safety import load_patterns, triage
         "ilmahaygu ma neefsanayo",
         "waa la ii hanjabay",
         "WAXAAN RABAA INAAN IS DILO",
+        "noolaan ma rabo",
     ],
 )
 def test_urgent_so_messages_are_caught(text: str) -> None:
@@ -40,6 +41,7 @@ def test_urgent_so_messages_are_caught(text: str) -> None:
         "waxaan rabaa inaan dalkayga ku dhinto",
         "i diiwaan geli laabashada",
         "dit is dilemma voor mij",
+        "maya ma rabo",
     ],
 )
 def test_ordinary_so_messages_are_not_flagged(text: str) -> None:

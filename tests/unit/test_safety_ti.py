@@ -23,6 +23,7 @@ from bot.safety import load_patterns, triage
         "ቆልዓይ ኣይተንፍስን ኣሎ",
         "ሓላፊየይ ፓስፖርተይ ሒዙ",
         "kmewt edeli",
+        "ክነብር ድሌት የብለይን",
     ],
 )
 def test_urgent_ti_messages_are_caught(text: str) -> None:
@@ -39,6 +40,7 @@ def test_urgent_ti_messages_are_caught(text: str) -> None:
         "ግዳይ ዘዋውራ ሰባት ነይረ ክምለስ እደሊ",
         "ናብ ዓደይ ክምለስ እደሊ",
         "selam kemey aleka",
+        "ኣይፋል ኣይደልን",
     ],
 )
 def test_ordinary_ti_messages_are_not_flagged(text: str) -> None:
