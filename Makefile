@@ -1,6 +1,7 @@
 # Baken: `make run` starts everything locally, `make test` runs every test. Both install what is
 # missing first (the gateway's .venv, the Rasa environment, the trained model) and reuse it after.
 
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,7 +18,8 @@ help:
 
 $(STAMP): pyproject.toml requirements/gateway.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c requirements/gateway.lock -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements/gateway.lock -e '.[dev]' \
+		2> >(grep -v "^WARNING: Location" >&2)
 	@touch $@
 
 install: $(STAMP) rasa-env

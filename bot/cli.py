@@ -176,8 +176,12 @@ def bench() -> None:
 @click.option("--count", default=2000, show_default=True, help="Due reminders to send.")
 @click.option("--rate", default=100.0, show_default=True, help="Target messages per second.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--plot", "plot_to", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also draw the send timeline to this PNG (needs matplotlib).")
+@click.option(
+    "--plot",
+    "plot_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the send timeline to this PNG (needs matplotlib).",
+)
 def bench_reminders(count: int, rate: float, as_json: bool, plot_to: Path | None) -> None:
     """Send N due reminders with a worker killed halfway; count lost and duplicate messages."""
     import json
