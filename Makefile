@@ -46,6 +46,7 @@ i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-by-file -c TRANSLATORS: \
 		--project Baken -o locales/replies.pot .
 	$(BIN)/pybabel update -D replies -i locales/replies.pot -d locales --no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile -D replies -d locales --statistics
 
 i18n-inbox: $(STAMP)
 	$(BIN)/pybabel extract -F bot/inbox/babel.cfg --no-wrap --sort-by-file --project Baken \

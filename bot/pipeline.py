@@ -267,6 +267,8 @@ class Pipeline:
                 outcome.urgent = outcome.urgent or bool(signal["handoff"].get("urgent"))
             if isinstance(signal.get("intake_submitted"), dict):
                 outcome.intake = signal["intake_submitted"]
+                # A submitted intake is a case: it goes to the counsellors' queue.
+                outcome.handoff = outcome.handoff or {"urgent": False, "reason": "intake"}
         outcome.urgent = outcome.urgent or outcome.topic == "urgent_safety"
         return outcome
 

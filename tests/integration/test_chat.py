@@ -102,6 +102,12 @@ def test_intake_form_rejects_wrong_answers_and_submits_after_confirm_and_consent
     assert intake.answers["special_needs"] is False
     assert intake.answers["phone"] == "+31612345678"
     assert intake.answers["consent"] is True
+    # The submitted intake is a case in the counsellors' queue.
+    with stack.sessions()() as db:
+        case = db.scalars(
+            select(Handoff).where(Handoff.conversation_id == intake.conversation_id)
+        ).one()
+    assert case.reason == "intake"
 
 
 def test_intake_in_dutch_minor_and_no_consent_sends_nothing(stack: Stack, session_id: str) -> None:
