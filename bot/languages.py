@@ -98,3 +98,31 @@ def parse(text: str, available: list[str]) -> LanguageCommand | None:
     if stripped and len(stripped) <= 20 and stripped in names:
         return LanguageCommand(code=names[stripped])
     return None
+
+
+PERSIAN_LETTERS = set("پچژگکی")  # letters Persian writes and Arabic does not
+
+
+def guess(text: str, available: list[str]) -> str | None:
+    """A first guess from the script a message is written in, for a first contact.
+
+    Arabic script is Farsi when Persian letters appear, Arabic otherwise; Ge'ez is Tigrinya and
+    Cyrillic Russian. Latin script is left undecided (English, Dutch, French, Turkish, Somali…).
+    """
+    counts = {"arabic": 0, "geez": 0, "cyrillic": 0}
+    for char in text:
+        point = ord(char)
+        if 0x0600 <= point <= 0x06FF or 0xFB50 <= point <= 0xFEFF:
+            counts["arabic"] += 1
+        elif 0x1200 <= point <= 0x137F:
+            counts["geez"] += 1
+        elif 0x0400 <= point <= 0x04FF:
+            counts["cyrillic"] += 1
+    script = max(counts, key=lambda k: counts[k])
+    if counts[script] < 2:
+        return None
+    if script == "arabic":
+        code = "fa" if PERSIAN_LETTERS & set(text) else "ar"
+    else:
+        code = {"geez": "ti", "cyrillic": "ru"}[script]
+    return code if code in available else None

@@ -240,19 +240,24 @@ class Pipeline:
                 lang=command.code,
                 topic="change_language",
             )
-        if command is not None or not turn.lang_chosen:
+        if command is not None:
             return Outcome(
-                status=InStatus.HANDLED,
-                replies=[self.picker(turn.lang)],
-                topic="change_language" if command else None,
+                status=InStatus.HANDLED, replies=[self.picker(turn.lang)], topic="change_language"
             )
+        lang = turn.lang
+        if not turn.lang_chosen:
+            # First contact: answer at once (in the language the script suggests) and offer the
+            # language choice after the answer; it is offered once, not forced.
+            lang = languages.guess(text, self.languages) or turn.lang
         if not text.strip():
             # A voice note, photo or document alone: kept for a counsellor, not understood.
-            rendered = self.renderer.render(MEDIA_RESPONSE, turn.lang)
-            return Outcome(status=InStatus.HANDLED, replies=[Reply(text=rendered["text"])])
+            rendered = self.renderer.render(MEDIA_RESPONSE, lang)
+            return self._first_contact(
+                turn, Outcome(status=InStatus.HANDLED, replies=[Reply(text=rendered["text"])]), lang
+            )
         if turn.resume_handoff is not None:
             self.rasa.resume(turn.sender_id)  # else Rasa, still paused, would swallow the turn
-        result = self.rasa.send(turn.sender_id, text, lang=turn.lang, channel=turn.channel)
+        result = self.rasa.send(turn.sender_id, text, lang=lang, channel=turn.channel)
         outcome = Outcome(
             status=InStatus.HANDLED,
             replies=result.replies,
@@ -260,7 +265,7 @@ class Pipeline:
             resumed_handoff=turn.resume_handoff,
         )
         if outcome.topic == "change_language":
-            outcome.replies = [self.picker(turn.lang)]
+            outcome.replies = [self.picker(lang)]
         for signal in result.signals:
             if isinstance(signal.get("handoff"), dict):
                 outcome.handoff = signal["handoff"]
@@ -270,6 +275,14 @@ class Pipeline:
                 # A submitted intake is a case: it goes to the counsellors' queue.
                 outcome.handoff = outcome.handoff or {"urgent": False, "reason": "intake"}
         outcome.urgent = outcome.urgent or outcome.topic == "urgent_safety"
+        return self._first_contact(turn, outcome, lang)
+
+    def _first_contact(self, turn: Turn, outcome: Outcome, lang: str) -> Outcome:
+        """On first contact, remember the language used and offer the choice after the answer."""
+        if turn.lang_chosen or outcome.topic == "change_language":
+            return outcome
+        outcome.lang = lang
+        outcome.replies = [*outcome.replies, self.picker(lang)]
         return outcome
 
     @property

@@ -92,12 +92,18 @@ def test_whatsapp_message_gets_a_reply_through_twilio(stack: Stack) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/xml")
     assert "<Response>" in response.text
-    [reply] = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
+    reply, picker = wait_for(
+        lambda: (
+            len(sent_to(stack, f"whatsapp:{phone}")) >= 2 and sent_to(stack, f"whatsapp:{phone}")
+        )
+    )
     assert reply["From"] == WHATSAPP_FROM
-    # First contact: the language choice, its buttons as numbered options in their own script.
-    assert reply["Body"].startswith("Which language")
-    assert "\n1. English\n2. Nederlands\n3. العربية" in reply["Body"]
+    assert reply["Body"].startswith("Hello")
+    assert "\n1. Return home" in reply["Body"]  # buttons become numbered options
     assert reply["StatusCallback"].endswith("/webhooks/twilio/status")
+    # First contact: the language choice follows, names in their own script.
+    assert picker["Body"].startswith("Which language")
+    assert "\n1. English\n2. Nederlands\n3. العربية" in picker["Body"]
 
 
 def test_whatsapp_numbered_answer_maps_to_the_offered_option(stack: Stack) -> None:
@@ -106,7 +112,7 @@ def test_whatsapp_numbered_answer_maps_to_the_offered_option(stack: Stack) -> No
     assert greeting["Body"].startswith("Hello")  # "1" picked English from the language choice
     assert "\n1. Return home" in greeting["Body"]
     signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="1"))
-    replies = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[2:])
+    replies = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[3:])
     with stack.sessions()() as db:
         last_in = db.scalars(
             select(Message).where(Message.direction == Direction.IN).order_by(Message.id.desc())
@@ -121,7 +127,7 @@ def test_whatsapp_button_reply_and_voice_note(stack: Stack) -> None:
     onboard_whatsapp(stack, phone)
     button = twilio_form("whatsapp_button", phone)
     signed_post(stack, "/webhooks/twilio", button)
-    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[2:])
+    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[3:])
     voice = twilio_form("whatsapp_voice", phone)
     assert signed_post(stack, "/webhooks/twilio", voice).status_code == 200
     with stack.sessions()() as db:
@@ -135,21 +141,22 @@ def test_whatsapp_button_reply_and_voice_note(stack: Stack) -> None:
             select(Message).where(Message.channel_message_id == button["MessageSid"])
         ).one()
     assert pressed.topic == "contact"  # ButtonPayload "/contact" skipped understanding
-    media_reply = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[3:])
+    media_reply = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[4:])
     assert media_reply[0]["Body"].startswith("I cannot listen")
 
 
 def onboard_whatsapp(stack: Stack, phone: str) -> dict[str, str]:
-    """First contact: the language choice, answered with 1 (English); returns the greeting."""
+    """First contact: a greeting and the language choice, answered with 1 (English); returns the
+    greeting that confirms the choice."""
     signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone))
-    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
+    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[1:])
     signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="1"))
-    return wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[1:])[0]  # type: ignore[no-any-return]
+    return wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[2:])[0]  # type: ignore[no-any-return]
 
 
 def test_redelivered_webhook_gets_one_reply(stack: Stack) -> None:
     phone = new_phone()
-    form = twilio_form("whatsapp_text", phone)
+    form = twilio_form("whatsapp_text", phone, Body="English")
     for _ in range(3):
         assert signed_post(stack, "/webhooks/twilio", form).status_code == 200
     wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
@@ -226,7 +233,7 @@ def test_sms_help_is_answered_before_understanding(stack: Stack) -> None:
 def test_twilio_failing_for_a_while_delivers_exactly_once(stack: Stack) -> None:
     phone = new_phone()
     stack.twilio.fail_next.extend([twilio_error(500, 20500, "Internal Server Error")] * 2)
-    signed_post(stack, "/webhooks/twilio", twilio_form("sms_text", phone))
+    signed_post(stack, "/webhooks/twilio", twilio_form("sms_text", phone, Body="English"))
     [reply] = wait_for(lambda: sent_to(stack, phone), timeout=90)
     refused = [c for c in stack.twilio.calls if c.form.get("To") == phone and c.status == 500]
     assert len(refused) == 2  # it really failed twice before it got through
@@ -278,7 +285,7 @@ def age_whatsapp_inbound(stack: Stack, phone: str, hours: float) -> None:
 
 def test_outside_the_window_a_template_is_sent(stack: Stack) -> None:
     phone = new_phone()
-    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone))
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="English"))
     wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
     age_whatsapp_inbound(stack, phone, hours=25)
     message_id = queue_outbound(stack, phone, "whatsapp", "Your appointment is confirmed.")
@@ -294,7 +301,7 @@ def test_outside_the_window_without_template_falls_back_to_sms_with_consent(
     stack: Stack,
 ) -> None:
     phone = new_phone()
-    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone))
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="English"))
     wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
     age_whatsapp_inbound(stack, phone, hours=30)
     with stack.sessions().begin() as db:
@@ -312,7 +319,7 @@ def test_outside_the_window_without_template_falls_back_to_sms_with_consent(
 
 def test_outside_the_window_without_template_or_consent_fails_visibly(stack: Stack) -> None:
     phone = new_phone()
-    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone))
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="English"))
     wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
     age_whatsapp_inbound(stack, phone, hours=30)
     message_id = queue_outbound(stack, phone, "whatsapp", "Uw afspraak staat vast.", lang="nl")
@@ -322,7 +329,7 @@ def test_outside_the_window_without_template_or_consent_fails_visibly(stack: Sta
 
 def test_status_callbacks_update_delivery_and_are_signed(stack: Stack) -> None:
     phone = new_phone()
-    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone))
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="English"))
     wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
 
     def sent_row() -> Message | None:
@@ -370,7 +377,10 @@ def telegram_sent(stack: Stack, chat_id: int) -> list[dict[str, Any]]:
 def test_telegram_message_gets_a_reply_with_inline_buttons(stack: Stack) -> None:
     chat_id = 555000000 + next(_numbers)
     assert telegram_post(stack, telegram_update("message_text", chat_id)).status_code == 200
-    [picker] = wait_for(lambda: telegram_sent(stack, chat_id))
+    first, picker = wait_for(
+        lambda: len(telegram_sent(stack, chat_id)) >= 2 and telegram_sent(stack, chat_id)
+    )
+    assert first["text"].startswith("Hello")
     keyboard = json.loads(picker["reply_markup"])["inline_keyboard"]
     assert [row[0]["text"] for row in keyboard][:3] == ["English", "Nederlands", "العربية"]
     data = [row[0]["callback_data"] for row in keyboard]
@@ -378,7 +388,7 @@ def test_telegram_message_gets_a_reply_with_inline_buttons(stack: Stack) -> None
     press = telegram_update("callback_query", chat_id)
     press["callback_query"]["data"] = data[0]  # English
     assert telegram_post(stack, press).status_code == 200
-    greeting = wait_for(lambda: telegram_sent(stack, chat_id)[1:])[0]
+    greeting = wait_for(lambda: telegram_sent(stack, chat_id)[2:])[0]
     assert greeting["text"].startswith("Hello")
     data = [
         row[0]["callback_data"] for row in json.loads(greeting["reply_markup"])["inline_keyboard"]
@@ -387,7 +397,7 @@ def test_telegram_message_gets_a_reply_with_inline_buttons(stack: Stack) -> None
     press = telegram_update("callback_query", chat_id)
     press["callback_query"]["data"] = data[-1]
     assert telegram_post(stack, press).status_code == 200
-    replies = wait_for(lambda: telegram_sent(stack, chat_id)[2:])
+    replies = wait_for(lambda: telegram_sent(stack, chat_id)[3:])
     assert replies[0]["text"]
     wait_for(lambda: stack.telegram.sent("/answerCallbackQuery"))
     with stack.sessions()() as db:

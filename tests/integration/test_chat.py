@@ -208,10 +208,13 @@ def test_nlg_endpoint_refuses_without_the_internal_token(stack: Stack) -> None:
     assert stack.http.post("/nlg", params={"token": "wrong"}, json=body).status_code == 403
 
 
-def test_first_contact_without_a_language_gets_the_picker(stack: Stack, session_id: str) -> None:
-    answer = stack.say(session_id, "salam")
+def test_first_contact_is_answered_and_offered_the_language_choice(
+    stack: Stack, session_id: str
+) -> None:
+    answer = stack.say(session_id, "hello")
     assert answer["lang"] == "en"
-    [picker] = answer["replies"]  # type: ignore[misc]
+    greeting, picker = answer["replies"]  # type: ignore[misc]
+    assert greeting["text"] == rendered("utter_greeting", "en")
     assert picker["text"] == rendered("utter_change_language", "en")
     payloads = [b["payload"] for b in picker["buttons"]]
     assert payloads[:3] == ["lang:en", "lang:nl", "lang:ar"]
@@ -221,3 +224,19 @@ def test_first_contact_without_a_language_gets_the_picker(stack: Stack, session_
     answer = stack.say(session_id, "hoe kan ik terug naar mijn land")
     assert answer["lang"] == "nl"
     assert answer["topic"] == "return_info"
+    assert len(answer["replies"]) == 1  # the choice is offered once, not again
+
+
+def test_first_contact_in_arabic_script_is_answered_in_arabic(
+    stack: Stack, session_id: str
+) -> None:
+    answer = stack.say(session_id, "مرحبا")
+    assert answer["lang"] == "ar"
+    assert texts(answer)[0] == rendered("utter_greeting", "ar")
+
+
+def test_first_contact_asking_for_a_person_is_handed_off(stack: Stack, session_id: str) -> None:
+    answer = stack.say(session_id, "I want to talk to a person")
+    assert answer["handoff"] is True
+    assert rendered("utter_handoff", "en") in texts(answer)
+    assert stack.say(session_id, "hello?")["replies"] == []

@@ -62,3 +62,21 @@ def test_picker_names_languages_in_their_own_script() -> None:
     ]
     assert is_rtl("ar") and is_rtl("fa") and not is_rtl("ti")
     assert native_name("nl") == "Nederlands"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("بدي ارجع على بلدي", "ar"),
+        ("میخواهم برگردم", "fa"),
+        ("ክሕግዘኒ ትኽእሉ", "ti"),
+        ("хочу вернуться домой", "ru"),
+        ("hello", None),
+        ("ik wil terug", None),
+        ("ok", None),
+    ],
+)
+def test_first_contact_language_is_guessed_from_the_script(text: str, code: str | None) -> None:
+    from bot.languages import guess
+
+    assert guess(text, ALL) == code

@@ -144,8 +144,8 @@ def test_redelivered_message_is_stored_once(services: Services) -> None:
         assert len(db.scalars(select(Message)).all()) == 1
 
 
-def test_first_contact_gets_the_language_picker_without_rasa(services: Services) -> None:
-    msg_id = receive(services, "salam", session="new", lang=None)
+def test_lang_command_gets_the_picker_without_rasa(services: Services) -> None:
+    msg_id = receive(services, "/lang", session="new", lang=None)
     services.pipeline.process_next()
     [reply] = replies_to(services, msg_id)
     assert message(services, msg_id).status == InStatus.HANDLED
@@ -155,7 +155,7 @@ def test_first_contact_gets_the_language_picker_without_rasa(services: Services)
 
 
 def test_picking_a_language_is_remembered_and_answered_in_it(services: Services) -> None:
-    receive(services, "hoi", session="pick", lang=None)
+    receive(services, "/lang", session="pick", lang=None)
     services.pipeline.process_next()
     chosen = receive(services, "2", session="pick", lang=None)  # option 2 of the picker
     services.pipeline.process_next()
@@ -166,6 +166,13 @@ def test_picking_a_language_is_remembered_and_answered_in_it(services: Services)
     services.pipeline.process_next()
     [arabic] = replies_to(services, later)
     assert arabic.lang == "ar"
+
+
+def test_a_first_contact_waits_for_rasa_like_any_message(services: Services) -> None:
+    msg_id = receive(services, "salam", session="waits", lang=None)
+    services.pipeline.process_next()  # Rasa is down: the message waits, nothing is lost
+    assert message(services, msg_id).status == InStatus.PENDING
+    assert replies_to(services, msg_id) == []
 
 
 def test_urgent_first_message_is_answered_in_the_language_it_was_written_in(
