@@ -167,6 +167,50 @@ def telegram_webhook() -> None:
     click.echo(f"Telegram will deliver updates to {url}")
 
 
+@main.command()
+@click.argument("urn")
+def export(urn: str) -> None:
+    """Print everything held about a person (URN such as web:s1, whatsapp:+316…) as JSON."""
+    import json
+
+    from bot.privacy.subject import UnknownPerson
+    from bot.privacy.subject import export as export_person
+    from bot.services import build_services
+
+    services = build_services(_settings())
+    try:
+        with services.sessions() as session:
+            data = export_person(session, services.keys, urn)
+    except (UnknownPerson, ValueError) as exc:
+        raise click.ClickException(f"no person with that URN ({type(exc).__name__})") from exc
+    finally:
+        services.close()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.argument("urn")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase(urn: str, yes: bool) -> None:
+    """Remove a person everywhere (gateway tables, Rasa's tracker, reminders); keep a tombstone."""
+    from bot.privacy.subject import UnknownPerson
+    from bot.privacy.subject import erase as erase_person
+    from bot.services import build_services
+
+    if not yes:
+        click.confirm("Erase everything about this person? This cannot be undone", abort=True)
+    settings = _settings()
+    services = build_services(settings)
+    try:
+        with services.sessions.begin() as session:
+            erase_person(session, services.keys, urn, settings.tracker_url, reason="operator")
+    except (UnknownPerson, ValueError) as exc:
+        raise click.ClickException(f"no person with that URN ({type(exc).__name__})") from exc
+    finally:
+        services.close()
+    click.echo("Erased. A tombstone without personal data keeps the statistics.")
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks against local fakes (results: docs/performance.md)."""

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa's SQL tracker store, for erasure (default: the SQLite file `baken up` gives Rasa).
+    rasa_tracker_url: str = ""
     actions_url: str = "http://127.0.0.1:5055"
     rasa_venv: Path = PROJECT_DIR / ".venv-rasa"
     model_cache_dir: Path = (
@@ -114,6 +116,10 @@ class Settings(BaseSettings):
     @property
     def rasa_tracker_db(self) -> Path:
         return self.var_dir / "rasa" / "tracker.db"
+
+    @property
+    def tracker_url(self) -> str:
+        return self.rasa_tracker_url or f"sqlite:///{self.rasa_tracker_db}"
 
     @property
     def keys_file(self) -> Path:

@@ -387,3 +387,17 @@ class Reminder(Base):
     status: Mapped[ReminderStatus] = mapped_column(String(10), default=ReminderStatus.PENDING)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Tombstone(Base):
+    """What remains of an erased person: when, and counts for the statistics. No personal data."""
+
+    __tablename__ = "tombstones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scheme: Mapped[str] = mapped_column(String(16))
+    contact_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    handoffs: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(20))  # request (the person), operator
