@@ -114,6 +114,11 @@ def component_env(settings: Settings) -> dict[str, str]:
         BAKEN_NLG_URL=f"{settings.local_url}/nlg",
         BAKEN_INTERNAL_TOKEN=settings.internal_token,
         BAKEN_RASA_TRACKER_DB=str(settings.rasa_tracker_db),
+        BAKEN_RASA_TRACKER_KEYS=",".join(settings.data_keys),
+        # So that Rasa finds actions.tracker_store (the encrypting tracker store).
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(settings.project_dir), os.environ.get("PYTHONPATH", "")) if p
+        ),
     )
     return env
 

@@ -49,8 +49,10 @@ def test_export_then_erase_leaves_nothing_but_a_tombstone(stack: Stack, session_
     said = [m["text"] for m in data["messages"] if m["from"] == "person"]
     assert said == [WORDS, "how can I go back home"]
     assert any(m["from"] == "bot" for m in data["messages"])
-    tracker = stack.settings.rasa_tracker_db
-    assert files_holding(tracker.parent, b"Zeynep")  # Rasa keeps the text (until issue 7)
+    # No database file (Rasa's tracker store included), WAL or log holds the words in plain text.
+    assert stack.settings.rasa_tracker_db.exists()
+    assert files_holding(stack.settings.var_dir, b"Zeynep") == []
+    assert files_holding(stack.settings.var_dir, b"Izmir") == []
     erased = baken("erase", f"web:{session_id}", "--yes")
     assert erased.returncode == 0, erased.stderr
     again = baken("export", f"web:{session_id}")
