@@ -28,7 +28,8 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> str:
 def test_event_data_is_encrypted_and_read_back(keys: str, tmp_path: Path) -> None:
     db = tmp_path / "tracker.db"
     domain = Domain.from_yaml(
-        'version: "3.1"\nslots:\n  intake_residence:\n    type: text\n    mappings:\n    - type: custom\n'
+        'version: "3.1"\n'
+        "slots:\n  intake_residence:\n    type: text\n    mappings:\n    - type: custom\n"
     )
     store = EncryptedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(db))
     tracker = DialogueStateTracker.from_events(
