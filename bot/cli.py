@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -209,6 +210,45 @@ def erase(urn: str, yes: bool) -> None:
     finally:
         services.close()
     click.echo("Erased. A tombstone without personal data keeps the statistics.")
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys for personal data (docs/privacy.md)."""
+
+
+@keys.command(name="rotate")
+@click.option("--new-key", is_flag=True, help="First add a new key to var/keys.json (embedded).")
+def keys_rotate(new_key: bool) -> None:
+    """Re-encrypt every personal field (and Rasa's tracker events) with the newest data key."""
+    import json
+
+    from cryptography.fernet import Fernet
+
+    from bot.privacy.crypto import DataCipher
+    from bot.privacy.rotation import rotate
+    from bot.storage.db import make_engine
+
+    settings = _settings()
+    if new_key:
+        if "BAKEN_DATA_KEYS" in os.environ or not settings.keys_file.exists():
+            raise click.ClickException(
+                "--new-key only edits var/keys.json; put the new key first in BAKEN_DATA_KEYS"
+            )
+        stored = json.loads(settings.keys_file.read_text())
+        stored["data_keys"].insert(0, Fernet.generate_key().decode())
+        settings.keys_file.write_text(json.dumps(stored))
+        settings.data_keys = stored["data_keys"]
+        click.echo("Added a new data key to var/keys.json (first = used for writing).")
+    engine = make_engine(settings.database_url)
+    try:
+        done = rotate(engine, settings.tracker_url, DataCipher(settings.data_keys))
+    finally:
+        engine.dispose()
+    click.echo(
+        f"Re-encrypted {done.fields} fields and {done.tracker_events} tracker events with the "
+        "newest key. Restart Baken; older keys can then be removed."
+    )
 
 
 @main.group()

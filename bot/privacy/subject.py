@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, func, inspect, select, text, update
+from sqlalchemy import Engine, create_engine, delete, func, inspect, make_url, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.storage.models import (
@@ -147,12 +148,24 @@ def erase(
     return tombstone
 
 
+def tracker_engine(tracker_url: str) -> Engine | None:
+    """An engine on Rasa's tracker store, or None when it does not exist (Rasa never ran)."""
+    url = make_url(tracker_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return None
+    engine = create_engine(url)
+    if not inspect(engine).has_table("events"):
+        engine.dispose()
+        return None
+    return engine
+
+
 def erase_from_tracker(tracker_url: str, sender_id: str) -> None:
     """Delete the pseudonym's events from Rasa's SQL tracker store (its ``events`` table)."""
-    engine = create_engine(tracker_url)
+    engine = tracker_engine(tracker_url)
+    if engine is None:
+        return
     try:
-        if not inspect(engine).has_table("events"):
-            return
         with engine.begin() as conn:
             if engine.dialect.name == "sqlite":
                 conn.execute(text("PRAGMA secure_delete = ON"))  # zero the freed pages
