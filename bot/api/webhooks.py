@@ -149,7 +149,8 @@ async def telegram_inbound(
         if not isinstance(data, dict):
             raise TypeError("an update is a JSON object")
         inbound = channel.parse_inbound(data)
-    except (ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:  # any shape PTB cannot read (wrong types, bad dates…) is the sender's
+        log.warning("malformed telegram update", extra={"error": type(exc).__name__})
         raise HTTPException(status_code=400, detail="malformed update") from exc
     if inbound is None:
         return {"ok": True}  # an update kind we do not handle (edits, groups, stickers…)
