@@ -20,7 +20,6 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-LANGUAGES = ("en", "nl")  # languages with a reply catalog; grows with locales/
 
 
 class ConfigError(RuntimeError):

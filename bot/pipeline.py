@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import languages, reminders
@@ -112,42 +112,45 @@ class Pipeline:
         self.retry_max_seconds = retry_max_seconds
 
     # -- step 1: claim -----------------------------------------------------------------------
+    # Built once, like the sender's: the loop polls even when idle, and building SQLAlchemy
+    # expressions costs more than running them.
+    _due = or_(
+        and_(
+            Message.status == InStatus.PENDING,
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= bindparam("now")),
+        ),
+        and_(
+            Message.status == InStatus.PROCESSING,
+            Message.claimed_at < bindparam("stale_before"),
+        ),
+    )
+    _candidates = (
+        select(Message.id)
+        .where(
+            Message.direction == Direction.IN,
+            _due,
+            ~unfinished_before(Message, Direction.IN, [InStatus.PENDING, InStatus.PROCESSING]),
+        )
+        .order_by(Message.id)
+        .limit(20)
+    )
+    _take = (
+        update(Message)
+        .where(Message.id == bindparam("message_id"), _due)
+        .values(
+            status=InStatus.PROCESSING, claim_token=bindparam("token"), claimed_at=bindparam("now")
+        )
+    )
+
     def claim_next(self) -> Claim | None:
         """Claim the oldest due inbound message whose conversation has nothing earlier waiting."""
         current = now()
-        due = or_(
-            and_(
-                Message.status == InStatus.PENDING,
-                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= current),
-            ),
-            and_(
-                Message.status == InStatus.PROCESSING,
-                Message.claimed_at < current - CLAIM_LEASE,
-            ),
-        )
+        times = {"now": current, "stale_before": current - CLAIM_LEASE}
         with self.sessions.begin() as session:
-            candidates = session.scalars(
-                select(Message.id)
-                .where(
-                    Message.direction == Direction.IN,
-                    due,
-                    ~unfinished_before(
-                        Message, Direction.IN, [InStatus.PENDING, InStatus.PROCESSING]
-                    ),
-                )
-                .order_by(Message.id)
-                .limit(20)
-            ).all()
-            for message_id in candidates:
+            for message_id in session.scalars(self._candidates, times).all():
                 token = uuid.uuid4().hex
-                won = rowcount(
-                    session.execute(
-                        update(Message)
-                        .where(Message.id == message_id, due)
-                        .values(status=InStatus.PROCESSING, claim_token=token, claimed_at=current)
-                    )
-                )
-                if won:
+                params = {**times, "message_id": message_id, "token": token}
+                if rowcount(session.execute(self._take, params)):
                     return Claim(message_id, token)
         return None
 
