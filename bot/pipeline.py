@@ -213,7 +213,7 @@ class Pipeline:
                 return Outcome(status=InStatus.HANDLED, sms_opt_out=kind == Keyword.STOP)
             if kind == Keyword.HELP:
                 rendered = self.renderer.render(SMS_HELP_RESPONSE, turn.lang)
-                return Outcome(status=InStatus.HANDLED, replies=[Reply(text=rendered["text"])])
+                return Outcome(status=InStatus.HANDLED, replies=[self._reply(rendered)])
         text = choice(turn.text, turn.options) or turn.text
         found = triage(text)
         if found.urgent:
@@ -224,7 +224,7 @@ class Pipeline:
             rendered = self.renderer.render(URGENT_RESPONSE, lang)
             return Outcome(
                 status=InStatus.HANDLED,
-                replies=[Reply(text=rendered["text"])],
+                replies=[self._reply(rendered)],
                 topic="urgent_safety",
                 urgent=True,
                 handoff={"urgent": True, "reason": "urgent_safety"},
@@ -256,7 +256,7 @@ class Pipeline:
             # A voice note, photo or document alone: kept for a counsellor, not understood.
             rendered = self.renderer.render(MEDIA_RESPONSE, lang)
             return self._first_contact(
-                turn, Outcome(status=InStatus.HANDLED, replies=[Reply(text=rendered["text"])]), lang
+                turn, Outcome(status=InStatus.HANDLED, replies=[self._reply(rendered)]), lang
             )
         if turn.resume_handoff is not None:
             self.rasa.resume(turn.sender_id)  # else Rasa, still paused, would swallow the turn

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -17,12 +17,9 @@ class RasaUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class RasaTurn:
     replies: list[Reply]
-    signals: list[
-        dict[str, Any]
-    ]  # custom JSON from actions: {"handoff": …}, {"intake_submitted": …}
+    # Custom JSON from actions: {"handoff": …}, {"intake_submitted": …}.
+    signals: list[dict[str, Any]]
     intent: str | None = None
-    confidence: float | None = None
-    slots: dict[str, Any] = field(default_factory=dict)
 
 
 class RasaClient:
@@ -72,8 +69,6 @@ class RasaClient:
             replies=replies,
             signals=signals,
             intent=intent.get("name"),
-            confidence=intent.get("confidence"),
-            slots=tracker.get("slots") or {},
         )
 
     def tracker(self, sender_id: str) -> dict[str, Any]:

@@ -33,6 +33,3 @@ class Catalogs:
 
     def translate(self, lang: str, context: str, msgid: str) -> str:
         return self._messages.get(lang, {}).get((context, msgid), msgid)
-
-    def has(self, lang: str, context: str, msgid: str) -> bool:
-        return (context, msgid) in self._messages.get(lang, {})
