@@ -212,6 +212,35 @@ def erase(urn: str, yes: bool) -> None:
     click.echo("Erased. A tombstone without personal data keeps the statistics.")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the records as one JSON object.")
+def purge(as_json: bool) -> None:
+    """Run retention now: close idle conversations, purge those past their period."""
+    import json
+
+    from bot.privacy.retention import retention_for
+    from bot.services import build_services
+    from bot.storage.repo import now
+
+    settings = _settings()
+    services = build_services(settings)
+    try:
+        records = retention_for(settings, services.sessions).run(now())
+    finally:
+        services.close()
+    summary = {
+        r.service: {"conversations": r.conversations, "messages": r.messages, "people": r.contacts}
+        for r in records
+    }
+    if as_json:
+        click.echo(json.dumps({"purged": summary}))
+        return
+    for service, counts in summary.items():
+        click.echo(f"{service}: {counts['conversations']} conversations purged")
+    if not summary:
+        click.echo("Nothing is past its retention period.")
+
+
 @main.group()
 def keys() -> None:
     """Encryption keys for personal data (docs/privacy.md)."""

@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     retry_max_seconds: float = 15.0
     run_worker_in_gateway: bool = True
+    # Privacy (issue 7, docs/privacy.md): "delete my data" is carried out this long after the
+    # confirmation, once it has been sent; conversations close after this many idle days and
+    # are purged after their service's retention period (JSON overrides per service, e.g.
+    # {"return": 730}); people who never accepted the notice are purged sooner.
+    erase_delay_seconds: float = 10.0
+    conversation_idle_days: int = 30
+    retention_days: int = 365
+    retention_days_by_service: dict[str, int] = Field(default_factory=dict)
+    unconsented_retention_days: int = 30
+    retention_interval_minutes: float = 60.0
     log_level: str = "INFO"
     # Reminders: hours before an appointment; no reminders in the quiet hours of the person's zone.
     reminder_offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 2.0])

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot import languages, reminders
+from bot import consent, languages, reminders
 from bot.engine.nlg import Renderer
 from bot.engine.rasa import RasaClient, RasaUnavailable
 from bot.keywords import Keyword, choice, keyword
@@ -68,6 +68,9 @@ class Outcome:
     lang: str | None = None  # the language the person chose with this message
     appointment_answer: str | None = None  # a reminder's button: appt:confirm|cancel|reschedule
     resumed_handoff: int | None = None  # a closed handoff whose Rasa resume this turn delivered
+    consented: bool = False  # the person accepted the privacy notice with this message
+    released: int | None = None  # the message that waited for consent, answered by this turn
+    erase: bool = False  # the person confirmed "delete my data"
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class Turn:
     options: list[str] = field(default_factory=list)  # payloads of the last buttons offered
     lang_chosen: bool = True  # False until the person picked a language (first contact)
     resume_handoff: int | None = None  # closed, but Rasa was down when told to resume
+    consented: bool = True  # the privacy notice was accepted (bot/consent.py)
+    waiting: tuple[int, str] | None = None  # the first message kept for consent: (id, text)
 
 
 def unfinished_before(message: type[Message], direction: Direction, statuses: list[str]) -> Any:
@@ -186,7 +191,23 @@ class Pipeline:
                         Handoff.resume_pending.is_(True),
                     )
                 ),
+                consented=contact.consent_at is not None,
+                waiting=self._waiting_for_consent(session, message),
             )
+
+    @staticmethod
+    def _waiting_for_consent(session: Session, message: Message) -> tuple[int, str] | None:
+        waiting = session.scalar(
+            select(Message)
+            .where(
+                Message.conversation_id == message.conversation_id,
+                Message.direction == Direction.IN,
+                Message.status == InStatus.AWAITING_CONSENT,
+            )
+            .order_by(Message.id)
+            .limit(1)
+        )
+        return (waiting.id, waiting.payload or waiting.text or "") if waiting else None
 
     @staticmethod
     def _button_payload(session: Session, message: Message, contact: Contact) -> str | None:
@@ -221,20 +242,26 @@ class Pipeline:
             lang = turn.lang
             if not turn.lang_chosen and found.matched_lang in self.languages:
                 lang = str(found.matched_lang)
-            rendered = self.renderer.render(URGENT_RESPONSE, lang)
-            return Outcome(
-                status=InStatus.HANDLED,
-                replies=[self._reply(rendered)],
-                topic="urgent_safety",
-                urgent=True,
-                handoff={"urgent": True, "reason": "urgent_safety"},
-            )
+            return self._urgent(lang)
         command = languages.parse(text, self.languages)
         if turn.held:
             # The counsellor has the conversation: a language name is noted, never answered.
             return Outcome(status=InStatus.HELD, lang=command.code if command else None)
         if text in reminders.ANSWERS:
+            # Reminders are agreed with a counsellor, so their buttons work before the notice.
             return Outcome(status=InStatus.HANDLED, appointment_answer=text)
+        if not turn.consented:
+            return self._consent_gate(turn, text, command)
+        if text in (consent.ERASE_CONFIRM, consent.ERASE_CANCEL) and text in turn.options:
+            confirmed = text == consent.ERASE_CONFIRM
+            response = consent.ERASED_RESPONSE if confirmed else consent.KEPT_RESPONSE
+            rendered = self.renderer.render(response, turn.lang)
+            return Outcome(
+                status=InStatus.HANDLED,
+                replies=[self._reply(rendered)],
+                topic="delete_data",
+                erase=confirmed,
+            )
         if command is not None and command.code:
             greeting = self.renderer.render(GREETING_RESPONSE, command.code)
             return Outcome(
@@ -258,6 +285,9 @@ class Pipeline:
             return self._first_contact(
                 turn, Outcome(status=InStatus.HANDLED, replies=[self._reply(rendered)]), lang
             )
+        return self._first_contact(turn, self._ask_rasa(turn, text, lang), lang)
+
+    def _ask_rasa(self, turn: Turn, text: str, lang: str) -> Outcome:
         if turn.resume_handoff is not None:
             self.rasa.resume(turn.sender_id)  # else Rasa, still paused, would swallow the turn
         result = self.rasa.send(turn.sender_id, text, lang=lang, channel=turn.channel)
@@ -278,7 +308,79 @@ class Pipeline:
                 # A submitted intake is a case: it goes to the counsellors' queue.
                 outcome.handoff = outcome.handoff or {"urgent": False, "reason": "intake"}
         outcome.urgent = outcome.urgent or outcome.topic == "urgent_safety"
-        return self._first_contact(turn, outcome, lang)
+        return outcome
+
+    def _consent_gate(
+        self, turn: Turn, text: str, command: languages.LanguageCommand | None
+    ) -> Outcome:
+        """No consent yet: offer the notice; accept, a human or another language are the ways on.
+
+        The notice replaces the language picker of a first contact: it has a "Language" button.
+        """
+        lang = turn.lang
+        if not turn.lang_chosen:
+            lang = languages.guess(text, self.languages) or turn.lang
+        if command is not None and command.code is None:
+            return Outcome(status=InStatus.HANDLED, replies=[self.picker(lang)], lang=lang)
+        if command is not None and command.code:
+            notice = self.renderer.render(consent.NOTICE_RESPONSE, command.code)
+            return Outcome(
+                status=InStatus.HANDLED,
+                replies=[self._reply(notice)],
+                lang=command.code,
+                topic="change_language",
+            )
+        if text == consent.HUMAN:
+            rendered = self.renderer.render(consent.HUMAN_RESPONSE, lang)
+            return Outcome(
+                status=InStatus.HANDLED,
+                replies=[self._reply(rendered)],
+                topic="request_human",
+                handoff={"urgent": False, "reason": "request_human"},
+                lang=lang,
+            )
+        if text == consent.ACCEPT:
+            return self._accept(turn, lang)
+        if self._model_says_urgent(text):
+            return self._urgent(lang)
+        notice = self.renderer.render(consent.NOTICE_RESPONSE, lang)
+        return Outcome(status=InStatus.AWAITING_CONSENT, replies=[self._reply(notice)], lang=lang)
+
+    def _accept(self, turn: Turn, lang: str) -> Outcome:
+        """Record the acceptance and answer the message that waited for it, if it had words."""
+        thanks = self._reply(self.renderer.render(consent.THANKS_RESPONSE, lang))
+        question = turn.waiting[1] if turn.waiting else ""
+        if question.strip() and not triage(question).urgent:
+            outcome = self._ask_rasa(turn, question, lang)
+            outcome.replies = [thanks, *outcome.replies]
+        else:
+            greeting = self._reply(self.renderer.render(GREETING_RESPONSE, lang))
+            outcome = Outcome(status=InStatus.HANDLED, replies=[thanks, greeting])
+        outcome.consented = True
+        outcome.released = turn.waiting[0] if turn.waiting else None
+        outcome.lang = lang
+        return outcome
+
+    def _urgent(self, lang: str) -> Outcome:
+        rendered = self.renderer.render(URGENT_RESPONSE, lang)
+        return Outcome(
+            status=InStatus.HANDLED,
+            replies=[self._reply(rendered)],
+            topic="urgent_safety",
+            urgent=True,
+            handoff={"urgent": True, "reason": "urgent_safety"},
+        )
+
+    def _model_says_urgent(self, text: str) -> bool:
+        """Danger the patterns missed, before consent: the model's stateless parse (Rasa keeps
+        nothing). Vital interests need no consent; with Rasa down the patterns stand alone."""
+        if not text.strip():
+            return False
+        try:
+            intent = self.rasa.parse(text).get("intent") or {}
+        except RasaUnavailable:
+            return False
+        return intent.get("name") == "urgent_safety"
 
     def _first_contact(self, turn: Turn, outcome: Outcome, lang: str) -> Outcome:
         """On first contact, remember the language used and offer the choice after the answer."""
@@ -337,6 +439,10 @@ class Pipeline:
                 session.get_one(Handoff, outcome.resumed_handoff).resume_pending = False
             if outcome.sms_opt_out is not None:
                 contact.opted_out_at = now() if outcome.sms_opt_out else None
+            if outcome.consented:
+                self._record_consent(session, contact, message, outcome)
+            if outcome.erase:
+                contact.erase_requested_at = now()
             for reply in outcome.replies:
                 session.add(
                     Message(
@@ -382,6 +488,25 @@ class Pipeline:
             },
         )
         return True
+
+    @staticmethod
+    def _record_consent(
+        session: Session, contact: Contact, message: Message, outcome: Outcome
+    ) -> None:
+        contact.consent_version = consent.NOTICE_VERSION
+        contact.consent_at = now()
+        contact.consent_channel = message.channel
+        # Whatever waited for consent is now answered (the first) or seen (the rest).
+        session.execute(
+            update(Message)
+            .where(
+                Message.conversation_id == message.conversation_id,
+                Message.status == InStatus.AWAITING_CONSENT,
+            )
+            .values(status=InStatus.HANDLED)
+        )
+        if outcome.released is not None:
+            session.get_one(Message, outcome.released).topic = outcome.topic
 
     def retry_later(self, claim: Claim, reason: str) -> None:
         """Put a claimed message back with a backoff; later messages of its conversation wait."""

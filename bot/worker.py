@@ -1,5 +1,5 @@
 """The worker: one loop processing inbound messages, one sending the outbox, one queueing due
-reminders.
+reminders, one carrying out erasure requests and retention (bot/privacy).
 
 Runs inside the gateway process by default (``baken serve``) or on its own (``baken worker``).
 Both loops resume from the database after a crash: nothing is kept in memory between turns.
@@ -10,8 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from bot.privacy import subject
+from bot.privacy.retention import retention_for
 from bot.services import Services
+from bot.storage.repo import now
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,7 @@ class Worker:
         self.stop_event = threading.Event()
         self.outbox_wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._next_retention: datetime | None = None
 
     def _process(self) -> bool:
         done = self.services.pipeline.process_next()
@@ -50,12 +55,28 @@ class Worker:
             self.outbox_wake.set()
         return queued
 
+    def _privacy(self) -> bool:
+        """Confirmed "delete my data" requests, at every poll; retention, at its interval."""
+        settings = self.services.settings
+        at = now()
+        subject.erase_requested(
+            self.services.sessions,
+            settings.tracker_url,
+            delay=timedelta(seconds=settings.erase_delay_seconds),
+            at=at,
+        )
+        if self._next_retention is None or at >= self._next_retention:
+            retention_for(settings, self.services.sessions).run(at)
+            self._next_retention = at + timedelta(minutes=settings.retention_interval_minutes)
+        return False
+
     def start(self) -> None:
         poll = self.services.settings.worker_poll_seconds
         loops: list[tuple[str, Callable[[], bool], threading.Event]] = [
             ("inbound", self._process, self.services.wake),
             ("outbox", self.services.sender.send_next, self.outbox_wake),
             ("reminders", self._queue_reminders, threading.Event()),
+            ("privacy", self._privacy, threading.Event()),
         ]
         for name, step, wake in loops:
             thread = threading.Thread(

@@ -27,6 +27,7 @@ from bot.urn import InvalidURN, normalize
 router = APIRouter(prefix="/api/chat")
 web = WebChannel()
 POLL_SECONDS = 0.03
+ANSWERED = (InStatus.HANDLED, InStatus.HELD, InStatus.AWAITING_CONSENT)
 
 
 class ButtonOut(BaseModel):
@@ -70,7 +71,7 @@ def _answer(session: Session, svc: Services, inbound: Message) -> ChatResponse:
         urgent=inbound.urgent,
         handoff=open_handoff(session, inbound.conversation_id) is not None,
         lang=contact.lang or svc.settings.default_lang,
-        pending=inbound.status not in (InStatus.HANDLED, InStatus.HELD),
+        pending=inbound.status not in ANSWERED,
     )
 
 
@@ -103,9 +104,7 @@ def post_message(
     while True:
         with svc.sessions() as session:
             message = session.get_one(Message, message_id)
-            if message.status in (InStatus.HANDLED, InStatus.HELD) or (
-                time.monotonic() >= deadline
-            ):
+            if message.status in ANSWERED or (time.monotonic() >= deadline):
                 answer = _answer(session, svc, message)
                 break
         time.sleep(POLL_SECONDS)

@@ -8,21 +8,35 @@ tracker store (overwriting the freed pages) and leaves a tombstone with counts o
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, func, inspect, make_url, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Engine,
+    create_engine,
+    delete,
+    exists,
+    func,
+    inspect,
+    make_url,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.models import (
     Appointment,
     Contact,
     Conversation,
+    Direction,
     Handoff,
     Intake,
     Message,
     Note,
+    OutStatus,
     Reminder,
     Tombstone,
 )
@@ -64,6 +78,11 @@ def export(session: Session, keys: ContactKeys, urn: str) -> dict[str, Any]:
             "last_message": _iso(contact.last_inbound_at),
             "sms_consent": contact.sms_consent,
             "sms_opted_out": _iso(contact.opted_out_at),
+            "privacy_notice_accepted": {
+                "version": contact.consent_version,
+                "at": _iso(contact.consent_at),
+                "channel": contact.consent_channel,
+            },
         },
         "conversations": [
             {"id": c.id, "opened": _iso(c.opened_at), "closed": _iso(c.closed_at)}
@@ -123,6 +142,12 @@ def erase(
     contact = find_contact(session, keys, normalize(urn))
     if contact is None:
         raise UnknownPerson(urn)
+    return erase_contact(session, contact, tracker_url, reason)
+
+
+def erase_contact(
+    session: Session, contact: Contact, tracker_url: str | None, reason: str
+) -> Tombstone:
     conversation_ids = select(Conversation.id).where(Conversation.contact_id == contact.id)
     tombstone = Tombstone(
         scheme=contact.scheme,
@@ -141,11 +166,41 @@ def erase(
         update(Message).where(Message.contact_id == contact.id).values(in_reply_to_id=None)
     )
     session.execute(delete(Contact).where(Contact.id == contact.id))
+    session.expunge(contact)
     session.add(tombstone)
     if tracker_url:
         erase_from_tracker(tracker_url, sender_id)
     log.info("person erased", extra={"reason": reason})
     return tombstone
+
+
+UNSENT = (OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED)
+MAX_ERASE_WAIT = timedelta(hours=1)
+
+
+def erase_requested(
+    sessions: sessionmaker[Session], tracker_url: str | None, *, delay: timedelta, at: datetime
+) -> int:
+    """Carry out confirmed "delete my data" requests once their last reply has gone out.
+
+    The confirmation is sent first (it needs the person's address); a request waits at most an
+    hour for an unreachable channel, then the data goes regardless.
+    """
+    unsent = exists().where(
+        Message.contact_id == Contact.id,
+        Message.direction == Direction.OUT,
+        Message.status.in_(UNSENT),
+    )
+    due = select(Contact).where(
+        Contact.erase_requested_at <= at - delay,
+        or_(~unsent, Contact.erase_requested_at <= at - MAX_ERASE_WAIT),
+    )
+    erased = 0
+    with sessions.begin() as session:
+        for contact in session.scalars(due).all():
+            erase_contact(session, contact, tracker_url, "chat")
+            erased += 1
+    return erased
 
 
 def tracker_engine(tracker_url: str) -> Engine | None:

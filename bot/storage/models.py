@@ -91,7 +91,8 @@ class InStatus(enum.StrEnum):
     """Lifecycle of an inbound message.
 
     pending ──claim──> processing ──> handled   (replies queued in the same transaction)
-       ^                   │     └──> held      (a counsellor holds it: not sent to Rasa)
+       ^                   │     ├──> held      (a counsellor holds it: not sent to Rasa)
+       │                   │     └──> consent   (no consent yet: the notice was the answer)
        └── retry later ────┘ (Rasa down or slow: attempts+1, next_attempt_at set; nothing lost)
 
     A ``processing`` row whose claim is older than the lease is claimable again (a crashed worker).
@@ -101,6 +102,7 @@ class InStatus(enum.StrEnum):
     PROCESSING = "processing"
     HANDLED = "handled"
     HELD = "held"
+    AWAITING_CONSENT = "consent"  # kept until the privacy notice is accepted (bot/consent.py)
 
 
 class OutStatus(enum.StrEnum):
@@ -150,6 +152,12 @@ class Contact(Base):
     # SMS: STOP sets opted_out_at (no SMS is sent until START); sms_consent allows SMS fallback.
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The privacy notice accepted: which version, when, on which channel (bot/consent.py).
+    consent_version: Mapped[str | None] = mapped_column(String(20))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_channel: Mapped[str | None] = mapped_column(String(16))
+    # "Delete my data" confirmed in the chat: erased once the last reply has gone out.
+    erase_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
 
@@ -400,4 +408,18 @@ class Tombstone(Base):
     contact_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     messages: Mapped[int] = mapped_column(Integer, default=0)
     handoffs: Mapped[int] = mapped_column(Integer, default=0)
-    reason: Mapped[str] = mapped_column(String(20))  # request (the person), operator
+    reason: Mapped[str] = mapped_column(String(20))  # chat (the person), operator, retention
+
+
+class RetentionPurge(Base):
+    """One retention run's effect, for the record: counts per service, no personal data."""
+
+    __tablename__ = "retention_purges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    service: Mapped[str] = mapped_column(String(30))
+    retention_days: Mapped[int] = mapped_column(Integer)
+    conversations: Mapped[int] = mapped_column(Integer, default=0)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    contacts: Mapped[int] = mapped_column(Integer, default=0)

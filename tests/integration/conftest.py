@@ -8,7 +8,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -44,9 +44,27 @@ class Stack:
     twilio: FakeTwilio
     telegram: FakeTelegram
 
+    accepted: set[str] = field(default_factory=set)
+
+    def accept(self, session: str, lang: str | None = None) -> None:
+        """The person accepts the privacy notice (its "I agree" button), as every chat starts."""
+        body = {"text": "consent:yes", **({"lang": lang} if lang else {})}
+        response = self.http.post(f"/api/chat/{session}/messages", json=body)
+        assert response.status_code == 200, response.text
+        self.accepted.add(session)
+
     def chat(
-        self, session: str, text: str, lang: str | None = None, wait: float | None = None
+        self,
+        session: str,
+        text: str,
+        lang: str | None = None,
+        wait: float | None = None,
+        *,
+        consent: bool = True,
     ) -> httpx.Response:
+        """Post a message; unless ``consent=False``, a new session first accepts the notice."""
+        if consent and session not in self.accepted:
+            self.accept(session, lang)
         body: dict[str, str] = {"text": text}
         if lang:
             body["lang"] = lang
@@ -94,6 +112,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "BAKEN_ACTIONS_URL": f"http://127.0.0.1:{free_port()}",
         "BAKEN_CHAT_WAIT_SECONDS": "60",
         "BAKEN_RETRY_MAX_SECONDS": "2",
+        "BAKEN_ERASE_DELAY_SECONDS": "2",
         "BAKEN_LOG_LEVEL": "DEBUG",
     }
     saved = {k: os.environ.get(k) for k in env}

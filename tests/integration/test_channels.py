@@ -92,24 +92,41 @@ def test_whatsapp_message_gets_a_reply_through_twilio(stack: Stack) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/xml")
     assert "<Response>" in response.text
-    reply, picker = wait_for(
+    # First contact: the privacy notice; its buttons become numbered options.
+    [notice] = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
+    assert notice["From"] == WHATSAPP_FROM
+    assert notice["Body"].startswith("Before we start")
+    assert "\n1. I agree\n2. Talk to a person\n3. Language" in notice["Body"]
+    assert notice["StatusCallback"].endswith("/webhooks/twilio/status")
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="1"))
+    thanks, reply = wait_for(
         lambda: (
-            len(sent_to(stack, f"whatsapp:{phone}")) >= 2 and sent_to(stack, f"whatsapp:{phone}")
+            len(sent_to(stack, f"whatsapp:{phone}")) >= 3 and sent_to(stack, f"whatsapp:{phone}")
         )
-    )
-    assert reply["From"] == WHATSAPP_FROM
-    assert reply["Body"].startswith("Hello")
-    assert "\n1. Return home" in reply["Body"]  # buttons become numbered options
-    assert reply["StatusCallback"].endswith("/webhooks/twilio/status")
-    # First contact: the language choice follows, names in their own script.
+    )[1:3]
+    assert thanks["Body"].startswith("Thank you")
+    assert reply["Body"].startswith("Hello")  # the "hello" that waited for consent
+    assert "\n1. Return home" in reply["Body"]
+
+
+def test_whatsapp_language_choice_before_consent(stack: Stack) -> None:
+    phone = new_phone()
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone))
+    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="3"))
+    picker = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[1:])[0]
     assert picker["Body"].startswith("Which language")
-    assert "\n1. English\n2. Nederlands\n3. العربية" in picker["Body"]
+    assert "\n1. English\n2. Nederlands\n3. العربية" in picker["Body"]  # in their own script
+    signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="2"))
+    notice = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[2:])[0]
+    assert notice["Body"].startswith("Voordat we beginnen")
+    assert "\n1. Ik ga akkoord" in notice["Body"]
 
 
 def test_whatsapp_numbered_answer_maps_to_the_offered_option(stack: Stack) -> None:
     phone = new_phone()
     greeting = onboard_whatsapp(stack, phone)
-    assert greeting["Body"].startswith("Hello")  # "1" picked English from the language choice
+    assert greeting["Body"].startswith("Hello")  # "1" accepted the notice; "hello" is answered
     assert "\n1. Return home" in greeting["Body"]
     signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="1"))
     replies = wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[3:])
@@ -146,10 +163,10 @@ def test_whatsapp_button_reply_and_voice_note(stack: Stack) -> None:
 
 
 def onboard_whatsapp(stack: Stack, phone: str) -> dict[str, str]:
-    """First contact: a greeting and the language choice, answered with 1 (English); returns the
-    greeting that confirms the choice."""
+    """First contact: "hello" gets the privacy notice, answered with 1 (I agree); returns the
+    greeting that then answers the "hello" (after the notice and the thanks)."""
     signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone))
-    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[1:])
+    wait_for(lambda: sent_to(stack, f"whatsapp:{phone}"))
     signed_post(stack, "/webhooks/twilio", twilio_form("whatsapp_text", phone, Body="1"))
     return wait_for(lambda: sent_to(stack, f"whatsapp:{phone}")[2:])[0]  # type: ignore[no-any-return]
 
@@ -377,19 +394,32 @@ def telegram_sent(stack: Stack, chat_id: int) -> list[dict[str, Any]]:
 def test_telegram_message_gets_a_reply_with_inline_buttons(stack: Stack) -> None:
     chat_id = 555000000 + next(_numbers)
     assert telegram_post(stack, telegram_update("message_text", chat_id)).status_code == 200
-    first, picker = wait_for(
-        lambda: len(telegram_sent(stack, chat_id)) >= 2 and telegram_sent(stack, chat_id)
-    )
-    assert first["text"].startswith("Hello")
-    keyboard = json.loads(picker["reply_markup"])["inline_keyboard"]
-    assert [row[0]["text"] for row in keyboard][:3] == ["English", "Nederlands", "العربية"]
+    notice = wait_for(lambda: telegram_sent(stack, chat_id))[0]
+    assert notice["text"].startswith("Before we start")
+    keyboard = json.loads(notice["reply_markup"])["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard] == ["I agree", "Talk to a person", "Language"]
     data = [row[0]["callback_data"] for row in keyboard]
     assert all(len(d.encode()) <= 64 for d in data)
     press = telegram_update("callback_query", chat_id)
-    press["callback_query"]["data"] = data[0]  # English
+    press["callback_query"]["data"] = data[2]  # Language
     assert telegram_post(stack, press).status_code == 200
-    greeting = wait_for(lambda: telegram_sent(stack, chat_id)[2:])[0]
-    assert greeting["text"].startswith("Hello")
+    picker = wait_for(lambda: telegram_sent(stack, chat_id)[1:])[0]
+    keyboard = json.loads(picker["reply_markup"])["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard][:3] == ["English", "Nederlands", "العربية"]
+    press = telegram_update("callback_query", chat_id)
+    press["callback_query"]["data"] = keyboard[0][0]["callback_data"]  # English
+    assert telegram_post(stack, press).status_code == 200
+    notice = wait_for(lambda: telegram_sent(stack, chat_id)[2:])[0]
+    press = telegram_update("callback_query", chat_id)
+    press["callback_query"]["data"] = json.loads(notice["reply_markup"])["inline_keyboard"][0][0][
+        "callback_data"
+    ]  # I agree
+    assert telegram_post(stack, press).status_code == 200
+    thanks, greeting = wait_for(
+        lambda: len(telegram_sent(stack, chat_id)) >= 5 and telegram_sent(stack, chat_id)
+    )[3:5]
+    assert thanks["text"].startswith("Thank you")
+    assert greeting["text"].startswith("Hello")  # the "hello" that waited is answered
     data = [
         row[0]["callback_data"] for row in json.loads(greeting["reply_markup"])["inline_keyboard"]
     ]
@@ -397,7 +427,7 @@ def test_telegram_message_gets_a_reply_with_inline_buttons(stack: Stack) -> None
     press = telegram_update("callback_query", chat_id)
     press["callback_query"]["data"] = data[-1]
     assert telegram_post(stack, press).status_code == 200
-    replies = wait_for(lambda: telegram_sent(stack, chat_id)[3:])
+    replies = wait_for(lambda: telegram_sent(stack, chat_id)[5:])
     assert replies[0]["text"]
     wait_for(lambda: stack.telegram.sent("/answerCallbackQuery"))
     with stack.sessions()() as db:
@@ -409,8 +439,9 @@ def test_telegram_message_gets_a_reply_with_inline_buttons(stack: Stack) -> None
 
 def test_telegram_paces_replies_in_one_chat(stack: Stack) -> None:
     chat_id = 555000000 + next(_numbers)
-    telegram_post(stack, telegram_update("message_text", chat_id, text="English"))
-    telegram_post(stack, telegram_update("message_text", chat_id, text="I want to apply"))
+    # The notice, then the thanks and the answer to "hello": three messages at once.
+    telegram_post(stack, telegram_update("message_text", chat_id, text="hello"))
+    telegram_post(stack, telegram_update("message_text", chat_id, text="consent:yes"))
 
     def calls() -> list[Any]:
         return [

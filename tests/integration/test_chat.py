@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -208,35 +210,51 @@ def test_nlg_endpoint_refuses_without_the_internal_token(stack: Stack) -> None:
     assert stack.http.post("/nlg", params={"token": "wrong"}, json=body).status_code == 403
 
 
-def test_first_contact_is_answered_and_offered_the_language_choice(
+def before_consent(stack: Stack, session: str, text: str) -> dict[str, Any]:
+    response = stack.chat(session, text, consent=False)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def test_first_contact_gets_the_notice_then_the_answer_in_the_chosen_language(
     stack: Stack, session_id: str
 ) -> None:
-    answer = stack.say(session_id, "hello")
+    answer = before_consent(stack, session_id, "hello")
     assert answer["lang"] == "en"
-    greeting, picker = answer["replies"]  # type: ignore[misc]
-    assert greeting["text"] == rendered("utter_greeting", "en")
-    assert picker["text"] == rendered("utter_change_language", "en")
-    payloads = [b["payload"] for b in picker["buttons"]]
+    [notice] = answer["replies"]
+    assert notice["text"] == rendered("utter_privacy_notice", "en")
+    buttons = [b["payload"] for b in notice["buttons"]]
+    assert buttons == ["consent:yes", "consent:human", "lang:pick"]
+    picker = before_consent(stack, session_id, "3")  # "Language"
+    payloads = [b["payload"] for b in picker["replies"][0]["buttons"]]
     assert payloads[:3] == ["lang:en", "lang:nl", "lang:ar"]
-    chosen = stack.say(session_id, "lang:nl")
+    chosen = before_consent(stack, session_id, "lang:nl")
     assert chosen["lang"] == "nl"
-    assert texts(chosen) == [rendered("utter_greeting", "nl")]
-    answer = stack.say(session_id, "hoe kan ik terug naar mijn land")
+    assert texts(chosen) == [rendered("utter_privacy_notice", "nl")]
+    accepted = before_consent(stack, session_id, "1")  # "Ik ga akkoord"
+    # The thanks, then the answer to the "hello" that waited, in Dutch.
+    thanks, greeting = rendered("utter_consent_thanks", "nl"), rendered("utter_greeting", "nl")
+    assert texts(accepted) == [thanks, greeting]
+    assert accepted["topic"] == "greeting"
+    answer = before_consent(stack, session_id, "hoe kan ik terug naar mijn land")
     assert answer["lang"] == "nl"
     assert answer["topic"] == "return_info"
-    assert len(answer["replies"]) == 1  # the choice is offered once, not again
+    assert len(answer["replies"]) == 1  # no picker and no notice any more
 
 
 def test_first_contact_in_arabic_script_is_answered_in_arabic(
     stack: Stack, session_id: str
 ) -> None:
-    answer = stack.say(session_id, "مرحبا")
+    answer = before_consent(stack, session_id, "مرحبا")
     assert answer["lang"] == "ar"
-    assert texts(answer)[0] == rendered("utter_greeting", "ar")
+    assert texts(answer) == [rendered("utter_privacy_notice", "ar")]
 
 
-def test_first_contact_asking_for_a_person_is_handed_off(stack: Stack, session_id: str) -> None:
-    answer = stack.say(session_id, "I want to talk to a person")
+def test_first_contact_can_reach_a_person_without_consent(stack: Stack, session_id: str) -> None:
+    typed = before_consent(stack, session_id, "I want to talk to a person")
+    assert texts(typed) == [rendered("utter_privacy_notice", "en")]  # its button is the way
+    answer = before_consent(stack, session_id, "2")  # "Talk to a person"
     assert answer["handoff"] is True
-    assert rendered("utter_handoff", "en") in texts(answer)
-    assert stack.say(session_id, "hello?")["replies"] == []
+    assert texts(answer) == [rendered("utter_handoff", "en")]
+    assert before_consent(stack, session_id, "hello?")["replies"] == []  # for the counsellor

@@ -28,6 +28,8 @@ def test_counsellor_reply_reaches_the_person_on_telegram(stack: Stack) -> None:
     chat_id = next(_chats)
     pick = telegram_update("message_text", chat_id, text="English")  # the first-contact choice
     assert telegram_post(stack, pick).status_code == 200
+    accept = telegram_update("message_text", chat_id, text="consent:yes")  # "I agree"
+    assert telegram_post(stack, accept).status_code == 200
     greeting = RENDERER.render("utter_greeting", "en")["text"]
     wait_for(lambda: greeting in texts(stack, chat_id))
     ask = telegram_update("message_text", chat_id, text="I want to talk to a person")

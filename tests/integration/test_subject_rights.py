@@ -47,7 +47,8 @@ def test_export_then_erase_leaves_nothing_but_a_tombstone(stack: Stack, session_
     data = json.loads(exported.stdout)
     assert data["contact"]["urn"] == f"web:{session_id}"
     said = [m["text"] for m in data["messages"] if m["from"] == "person"]
-    assert said == [WORDS, "how can I go back home"]
+    assert said == ["consent:yes", WORDS, "how can I go back home"]  # "I agree", then the chat
+    assert data["contact"]["privacy_notice_accepted"]["channel"] == "web"
     assert any(m["from"] == "bot" for m in data["messages"])
     # No database file (Rasa's tracker store included), WAL or log holds the words in plain text.
     assert stack.settings.rasa_tracker_db.exists()

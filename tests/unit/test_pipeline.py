@@ -24,7 +24,15 @@ from bot.storage.repo import store_inbound
 _ids = itertools.count(1)
 
 
-def receive(svc: Services, text: str, session: str = "s1", lang: str | None = "en") -> int:
+def receive(
+    svc: Services,
+    text: str,
+    session: str = "s1",
+    lang: str | None = "en",
+    *,
+    consented: bool = True,
+) -> int:
+    """Store an inbound web message; by default from a person who accepted the notice."""
     inbound = InboundMessage(
         urn=f"web:{session}",
         channel="web",
@@ -34,7 +42,11 @@ def receive(svc: Services, text: str, session: str = "s1", lang: str | None = "e
         lang=lang,
     )
     with svc.sessions.begin() as db:
-        return store_inbound(db, svc.keys, inbound).id
+        stored = store_inbound(db, svc.keys, inbound)
+        if consented:
+            contact = db.get_one(Contact, stored.contact_id)
+            contact.consent_at = contact.consent_at or datetime.now(UTC)
+        return stored.id
 
 
 def message(svc: Services, message_id: int) -> Message:
@@ -47,8 +59,8 @@ def replies_to(svc: Services, message_id: int) -> list[Message]:
         return list(db.scalars(select(Message).where(Message.in_reply_to_id == message_id)).all())
 
 
-def test_urgent_message_is_answered_without_rasa(services: Services) -> None:
-    msg_id = receive(services, "please help he beats me every night")
+def test_urgent_message_is_answered_without_rasa_or_consent(services: Services) -> None:
+    msg_id = receive(services, "please help he beats me every night", consented=False)
     assert services.pipeline.process_next() is True
     stored = message(services, msg_id)
     assert stored.status == InStatus.HANDLED
@@ -178,7 +190,9 @@ def test_a_first_contact_waits_for_rasa_like_any_message(services: Services) -> 
 def test_urgent_first_message_is_answered_in_the_language_it_was_written_in(
     services: Services,
 ) -> None:
-    msg_id = receive(services, "ik wil niet meer leven", session="urgent-nl", lang=None)
+    msg_id = receive(
+        services, "ik wil niet meer leven", session="urgent-nl", lang=None, consented=False
+    )
     services.pipeline.process_next()
     [reply] = replies_to(services, msg_id)
     assert reply.text == services.renderer.render("utter_urgent_safety", "nl")["text"]

@@ -11,6 +11,7 @@ from bot.safety import load_patterns, triage
     "text",
     [
         "please help he beats me every night",
+        "he is hitting me, help",
         "I want to kill myself",
         "they took my passport and force me to work, forced to work every day",
         "mijn man slaat me",
