@@ -36,6 +36,9 @@ SAFE_FIELDS = (
     "handoff_id",
     "action",
     "role",
+    "attempts",
+    "closed",
+    "purged",
 )
 
 

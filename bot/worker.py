@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.privacy import subject
+from bot.privacy.providers import ProviderCleanup
 from bot.privacy.retention import retention_for
 from bot.services import Services
 from bot.storage.repo import now
@@ -56,7 +57,8 @@ class Worker:
         return queued
 
     def _privacy(self) -> bool:
-        """Confirmed "delete my data" requests, at every poll; retention, at its interval."""
+        """Confirmed "delete my data" requests and deletions at Twilio, at every poll; retention,
+        at its interval."""
         settings = self.services.settings
         at = now()
         subject.erase_requested(
@@ -65,6 +67,7 @@ class Worker:
             delay=timedelta(seconds=settings.erase_delay_seconds),
             at=at,
         )
+        ProviderCleanup(self.services.sessions, self.services.twilio).run(at)
         if self._next_retention is None or at >= self._next_retention:
             retention_for(settings, self.services.sessions).run(at)
             self._next_retention = at + timedelta(minutes=settings.retention_interval_minutes)

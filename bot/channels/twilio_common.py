@@ -84,6 +84,17 @@ class TwilioAccount:
             raise TemporarySendError(type(exc).__name__) from exc
         return SendResult(provider_id=message.sid)
 
+    def delete(self, sid: str) -> None:
+        """Delete a message and its media at Twilio (erasure); one already gone counts."""
+        try:
+            self.client.messages(sid).delete()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return
+            raise TemporarySendError(str(exc.code or exc.status)) from exc
+        except requests.RequestException as exc:
+            raise TemporarySendError(type(exc).__name__) from exc
+
     def find_sent(self, to: str, since: datetime, body: str | None) -> str | None:
         """The SID of a message Twilio already accepted (a worker died before recording it)."""
         try:

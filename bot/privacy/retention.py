@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select, text, u
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.privacy.providers import queue_deletions
 from bot.privacy.subject import erase_from_tracker, tracker_engine
 from bot.storage.models import (
     Appointment,
@@ -183,6 +184,7 @@ class Retention:
                 ).all()
             )
         )
+        queue_deletions(session, Message.conversation_id.in_(ids))  # their copies at Twilio
         session.execute(
             update(Message).where(Message.conversation_id.in_(ids)).values(in_reply_to_id=None)
         )

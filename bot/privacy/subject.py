@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.privacy.providers import queue_deletions
 from bot.storage.models import (
     Appointment,
     Contact,
@@ -161,6 +162,7 @@ def erase_contact(
         reason=reason,
     )
     sender_id = contact.rasa_sender_id
+    queue_deletions(session, Message.contact_id == contact.id)  # their copies at Twilio
     # Replies point at the person's messages; clear the links, then let the cascades run.
     session.execute(
         update(Message).where(Message.contact_id == contact.id).values(in_reply_to_id=None)

@@ -423,3 +423,17 @@ class RetentionPurge(Base):
     conversations: Mapped[int] = mapped_column(Integer, default=0)
     messages: Mapped[int] = mapped_column(Integer, default=0)
     contacts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProviderDeletion(Base):
+    """A message to delete at the provider after an erasure or purge (Twilio keeps bodies and
+    media until told). Only the provider's opaque id is kept, until the deletion succeeds."""
+
+    __tablename__ = "provider_deletions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str] = mapped_column(String(80))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,5 @@
-"""Consent to the privacy notice, "delete my data" in the chat, and retention purges.
+"""Consent to the privacy notice, "delete my data" in the chat, retention purges, and deletions
+at the provider after either.
 
 Revision ID: 0006
 Revises: 0005
@@ -34,9 +35,20 @@ def upgrade() -> None:
         sa.Column("contacts", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "provider_deletions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("provider_id", sa.String(length=80), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("provider_deletions")
     op.drop_table("retention_purges")
     with op.batch_alter_table("contacts") as batch:
         batch.drop_index("ix_contacts_erase_requested_at")
