@@ -67,7 +67,13 @@ def serve(no_worker: bool) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this worker's latency metrics (Prometheus) on this port at BAKEN_HOST.",
+)
+def worker(metrics_port: int | None) -> None:
     """Run only the worker loops (process inbound messages, send the outbox)."""
     from bot.services import build_services
     from bot.storage.db import migrate
@@ -76,6 +82,12 @@ def worker() -> None:
     settings = _settings()
     configure_logging(settings.log_level)
     migrate(settings.database_url)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from bot.metrics import LOCAL
+
+        start_http_server(metrics_port, addr=settings.host, registry=LOCAL)
     Worker(build_services(settings)).run_forever()
 
 

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     retry_max_seconds: float = 15.0
     run_worker_in_gateway: bool = True
     log_level: str = "INFO"
+    # GET /metrics: open when empty, else it needs "Authorization: Bearer <token>".
+    metrics_token: str = ""
     # Reminders: hours before an appointment; no reminders in the quiet hours of the person's zone.
     reminder_offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 2.0])
     reminder_quiet_start: str = "21:00"

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from bot.messages import Button, Reply
+from bot.metrics import RASA_CALL, timed
 
 
 class RasaUnavailable(RuntimeError):
@@ -30,14 +31,17 @@ class RasaClient:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise RasaUnavailable(type(exc).__name__) from exc
-        if response.status_code >= 400:
-            raise RasaUnavailable(f"HTTP {response.status_code}")
-        return response.json()
+    def _request(self, call: str, method: str, path: str, **kwargs: Any) -> Any:
+        """One HTTP call; ``call`` names it for the latency metric (never the path: it holds
+        the sender id)."""
+        with timed(RASA_CALL, call):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise RasaUnavailable(type(exc).__name__) from exc
+            if response.status_code >= 400:
+                raise RasaUnavailable(f"HTTP {response.status_code}")
+            return response.json()
 
     def send(self, sender_id: str, text: str, *, lang: str, channel: str) -> RasaTurn:
         """Run one user turn through Rasa and read back what it understood."""
@@ -47,7 +51,7 @@ class RasaClient:
             "metadata": {"lang": lang, "channel": channel},
             "input_channel": channel,
         }
-        items = self._request("POST", "/webhooks/rest/webhook", json=body)
+        items = self._request("message", "POST", "/webhooks/rest/webhook", json=body)
         replies: list[Reply] = []
         signals: list[dict[str, Any]] = []
         for item in items:
@@ -73,6 +77,7 @@ class RasaClient:
 
     def tracker(self, sender_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request(
+            "tracker",
             "GET",
             f"/conversations/{sender_id}/tracker",
             params={"include_events": "NONE", "token": self._token},
@@ -85,6 +90,7 @@ class RasaClient:
         The pause stopped Rasa right after the handoff action, before it listened; the
         ``action_listen`` puts the tracker back where a new user message is expected."""
         self._request(
+            "resume",
             "POST",
             f"/conversations/{sender_id}/tracker/events",
             params={"token": self._token},
@@ -93,14 +99,14 @@ class RasaClient:
 
     def parse(self, text: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request(
-            "POST", "/model/parse", params={"token": self._token}, json={"text": text}
+            "parse", "POST", "/model/parse", params={"token": self._token}, json={"text": text}
         )
         return result
 
     def ready(self) -> bool:
         """True when the server answers and has a model loaded."""
         try:
-            status = self._request("GET", "/status", params={"token": self._token})
+            status = self._request("status", "GET", "/status", params={"token": self._token})
         except RasaUnavailable:
             return False
         return bool(status.get("model_id") or status.get("model_file"))
