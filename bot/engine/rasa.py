@@ -23,6 +23,17 @@ class RasaTurn:
     intent: str | None = None
 
 
+def _call_name(path: str) -> str:
+    """A fixed name for the latency metric; never the path itself (it holds the sender id)."""
+    if path.startswith("/webhooks/"):
+        return "message"
+    if path.endswith("/tracker/events"):
+        return "resume"
+    if path.endswith("/tracker"):
+        return "tracker"
+    return {"/status": "status", "/model/parse": "parse"}.get(path, "other")
+
+
 class RasaClient:
     def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
         self._token = token
@@ -31,10 +42,8 @@ class RasaClient:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, call: str, method: str, path: str, **kwargs: Any) -> Any:
-        """One HTTP call; ``call`` names it for the latency metric (never the path: it holds
-        the sender id)."""
-        with timed(RASA_CALL, call):
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        with timed(RASA_CALL, _call_name(path)):
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.HTTPError as exc:
@@ -51,7 +60,7 @@ class RasaClient:
             "metadata": {"lang": lang, "channel": channel},
             "input_channel": channel,
         }
-        items = self._request("message", "POST", "/webhooks/rest/webhook", json=body)
+        items = self._request("POST", "/webhooks/rest/webhook", json=body)
         replies: list[Reply] = []
         signals: list[dict[str, Any]] = []
         for item in items:
@@ -77,7 +86,6 @@ class RasaClient:
 
     def tracker(self, sender_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request(
-            "tracker",
             "GET",
             f"/conversations/{sender_id}/tracker",
             params={"include_events": "NONE", "token": self._token},
@@ -90,7 +98,6 @@ class RasaClient:
         The pause stopped Rasa right after the handoff action, before it listened; the
         ``action_listen`` puts the tracker back where a new user message is expected."""
         self._request(
-            "resume",
             "POST",
             f"/conversations/{sender_id}/tracker/events",
             params={"token": self._token},
@@ -99,14 +106,14 @@ class RasaClient:
 
     def parse(self, text: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request(
-            "parse", "POST", "/model/parse", params={"token": self._token}, json={"text": text}
+            "POST", "/model/parse", params={"token": self._token}, json={"text": text}
         )
         return result
 
     def ready(self) -> bool:
         """True when the server answers and has a model loaded."""
         try:
-            status = self._request("status", "GET", "/status", params={"token": self._token})
+            status = self._request("GET", "/status", params={"token": self._token})
         except RasaUnavailable:
             return False
         return bool(status.get("model_id") or status.get("model_file"))

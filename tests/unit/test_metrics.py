@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.engine.rasa import _call_name
 from bot.metrics import DatabaseCollector, render
 from bot.reminders import QuietHours, schedule
 from bot.services import Services
@@ -195,3 +196,18 @@ def test_the_shared_numbers_on_postgresql(pg_url: str, settings: Settings) -> No
         assert list(DatabaseCollector(svc.sessions).collect())  # no error on a second scrape
     finally:
         svc.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/webhooks/rest/webhook", "message"),
+        ("/conversations/p0123456789abcdef/tracker", "tracker"),
+        ("/conversations/p0123456789abcdef/tracker/events", "resume"),
+        ("/status", "status"),
+        ("/model/parse", "parse"),
+        ("/conversations/p0123456789abcdef/execute", "other"),
+    ],
+)
+def test_rasa_calls_are_named_without_the_sender_id(path: str, name: str) -> None:
+    assert _call_name(path) == name
