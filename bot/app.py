@@ -13,6 +13,7 @@ from bot.api import chat, health, metrics, nlg, webhooks
 from bot.config import Settings, load_settings
 from bot.inbox.routes import router as inbox_router
 from bot.inbox.routes import static_app as inbox_static
+from bot.metrics import DatabaseCollector
 from bot.request_ids import RequestIdMiddleware
 from bot.services import build_services
 from bot.storage.db import migrate
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(settings.database_url)
         services = build_services(settings)
         app.state.services = services
+        app.state.metrics = DatabaseCollector(services.sessions)
         worker = Worker(services) if settings.run_worker_in_gateway else None
         if worker:
             worker.start()

@@ -293,6 +293,26 @@ def bench_reminders(count: int, rate: float, as_json: bool, plot_to: Path | None
             click.echo(f"{key:>14}: {value}")
 
 
+@bench.command(name="metrics")
+@click.option("--messages", default=1_000_000, show_default=True, help="Messages to store first.")
+@click.option("--scrapes", default=50, show_default=True, help="Scrapes to time.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
+    """Time the database part of GET /metrics over N stored messages (an empty database in
+    BAKEN_DATABASE_URL, else a temporary SQLite file)."""
+    import json
+    import os
+
+    from bot.bench.metrics import run
+
+    result = run(messages, scrapes, os.environ.get("BAKEN_DATABASE_URL"))
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>16}: {value}")
+
+
 @main.command(name="eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

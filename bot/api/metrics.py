@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +24,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/metrics")
 async def metrics(
+    request: Request,
     svc: Annotated[Services, Depends(services)],
     authorization: Annotated[str, Header()] = "",
 ) -> Response:
@@ -32,5 +33,5 @@ async def metrics(
         raise HTTPException(
             status_code=401, detail="bearer token required", headers={"WWW-Authenticate": "Bearer"}
         )
-    body = await run_in_threadpool(collected.render, svc.sessions)
+    body = await run_in_threadpool(collected.render, request.app.state.metrics)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

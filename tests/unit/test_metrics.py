@@ -41,6 +41,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 def gateway(settings: Settings) -> Iterator[TestClient]:
     settings.run_worker_in_gateway = False  # the test runs the pipeline and sender itself
     with TestClient(create_app(settings)) as client:
+        client.app.state.metrics.counts_ttl = 0  # type: ignore[attr-defined]
         yield client
 
 
@@ -136,6 +137,18 @@ def test_reminder_lag_is_the_age_of_the_oldest_due_reminder(gateway: TestClient)
     assert value(scrape(gateway), "baken_reminder_lag_seconds") == 0
 
 
+def test_message_counts_are_kept_for_a_while_the_queues_are_live(gateway: TestClient) -> None:
+    gateway.app.state.metrics.counts_ttl = 3600  # type: ignore[attr-defined]
+    first = scrape(gateway)
+    gateway.post("/api/chat/m-ttl/messages?wait=0", json={"text": "hello"})
+    second = scrape(gateway)
+    pending = {"direction": "in", "channel": "web", "status": "pending"}
+    assert value(second, "baken_messages", **pending) == value(first, "baken_messages", **pending)
+    assert value(second, "baken_inbound_queue", status="pending") == (
+        value(first, "baken_inbound_queue", status="pending") + 1
+    )
+
+
 def test_no_personal_data_in_the_metrics(gateway: TestClient) -> None:
     gateway.post("/api/chat/person-7f3a/messages?wait=0", json={"text": "my name is Amina"})
     services_of(gateway).pipeline.process_next()
@@ -159,7 +172,7 @@ def test_the_token_protects_metrics_when_set(settings: Settings) -> None:
 def test_a_database_outage_is_reported_not_raised() -> None:
     engine = make_engine("postgresql+psycopg://baken@127.0.0.1:9/none?connect_timeout=2")
     try:
-        samples = parse(render(make_sessionmaker(engine)).decode())
+        samples = parse(render(DatabaseCollector(make_sessionmaker(engine))).decode())
     finally:
         engine.dispose()
     assert value(samples, "baken_database_up") == 0
@@ -187,13 +200,13 @@ def test_the_shared_numbers_on_postgresql(pg_url: str, settings: Settings) -> No
                 channel="sms",
             )
             db.execute(update(Reminder).values(due_at=datetime.now(UTC) - timedelta(seconds=90)))
-        registry_text = render(svc.sessions).decode()
-        samples = parse(registry_text)
+        collector = DatabaseCollector(svc.sessions)
+        samples = parse(render(collector).decode())
         assert value(samples, "baken_database_up") == 1
         assert value(samples, "baken_reminders_due") == 1
         assert value(samples, "baken_reminder_lag_seconds") >= 90
         assert value(samples, "baken_handoffs_waiting", urgent="false") == 0
-        assert list(DatabaseCollector(svc.sessions).collect())  # no error on a second scrape
+        assert list(collector.collect())  # no error on a second scrape
     finally:
         svc.close()
 
@@ -211,3 +224,12 @@ def test_the_shared_numbers_on_postgresql(pg_url: str, settings: Settings) -> No
 )
 def test_rasa_calls_are_named_without_the_sender_id(path: str, name: str) -> None:
     assert _call_name(path) == name
+
+
+def test_the_scrape_bench_runs() -> None:
+    from bot.bench.metrics import run
+
+    result = run(messages=3000, scrapes=2, database_url=None)
+    assert result["backend"] == "sqlite"
+    assert result["messages"] == 3000
+    assert result["usual_ms_median"] > 0 and result["counting_ms_median"] > 0
