@@ -3,9 +3,16 @@ in process, its own pipeline and sender, Rasa down), optional bearer token, no p
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,6 +27,13 @@ from bot.services import Services
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.models import Reminder
 from bot.storage.repo import get_or_create_contact
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -233,3 +247,34 @@ def test_the_scrape_bench_runs() -> None:
     assert result["backend"] == "sqlite"
     assert result["messages"] == 3000
     assert result["usual_ms_median"] > 0 and result["counting_ms_median"] > 0
+
+
+def test_a_separate_worker_serves_its_latencies(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "BAKEN_VAR_DIR": str(tmp_path / "var"),
+        "BAKEN_RASA_URL": "http://127.0.0.1:9",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker", "--metrics-port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                break
+            except httpx.HTTPError:
+                assert worker.poll() is None, "the worker exited"
+                assert time.monotonic() < deadline, "no metrics from the worker"
+                time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    names = {family.name for family in text_string_to_metric_families(text)}
+    assert {"baken_pipeline_turn_seconds", "baken_send_seconds"} <= names
+    assert "baken_inbound_queue" not in names  # the shared numbers come from the gateways
