@@ -52,7 +52,7 @@ WEBHOOK_ACK = Histogram(
 )
 PIPELINE_TURN = Histogram(
     "baken_pipeline_turn_seconds",
-    "One inbound message from claim to its outcome written (handled, held) or put back (retry)",
+    "One inbound message from claim to its outcome written (its status) or put back (retry)",
     ["outcome"],
     registry=LOCAL,
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
