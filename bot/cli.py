@@ -67,7 +67,13 @@ def serve(no_worker: bool) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this worker's latency metrics (Prometheus) on this port at BAKEN_HOST.",
+)
+def worker(metrics_port: int | None) -> None:
     """Run only the worker loops (process inbound messages, send the outbox)."""
     from bot.services import build_services
     from bot.storage.db import migrate
@@ -76,6 +82,12 @@ def worker() -> None:
     settings = _settings()
     configure_logging(settings.log_level)
     migrate(settings.database_url)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from bot.metrics import LOCAL
+
+        start_http_server(metrics_port, addr=settings.host, registry=LOCAL)
     Worker(build_services(settings)).run_forever()
 
 
@@ -308,6 +320,26 @@ def bench_reminders(count: int, rate: float, as_json: bool, plot_to: Path | None
     else:
         for key, value in result.items():
             click.echo(f"{key:>14}: {value}")
+
+
+@bench.command(name="metrics")
+@click.option("--messages", default=1_000_000, show_default=True, help="Messages to store first.")
+@click.option("--scrapes", default=50, show_default=True, help="Scrapes to time.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
+    """Time the database part of GET /metrics over N stored messages (an empty database in
+    BAKEN_DATABASE_URL, else a temporary SQLite file)."""
+    import json
+    import os
+
+    from bot.bench.metrics import run
+
+    result = run(messages, scrapes, os.environ.get("BAKEN_DATABASE_URL"))
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>16}: {value}")
 
 
 @main.command(name="eval")

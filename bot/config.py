@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     unconsented_retention_days: int = 30
     retention_interval_minutes: float = 60.0
     log_level: str = "INFO"
+    # GET /metrics: open when empty, else it needs "Authorization: Bearer <token>".
+    metrics_token: str = ""
     # Reminders: hours before an appointment; no reminders in the quiet hours of the person's zone.
     reminder_offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 2.0])
     reminder_quiet_start: str = "21:00"

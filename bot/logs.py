@@ -1,7 +1,8 @@
 """Structured logging: one JSON object per line, made of an event name and ids.
 
 Never pass message text, names or phone numbers to a logger; only the whitelisted ``extra``
-fields below are written, so a stray field cannot leak either.
+fields below are written, so a stray field cannot leak either. Every line written while an HTTP
+request is handled carries that request's id (``request_id``, set by ``bot.request_ids``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+# The id of the HTTP request being handled in this context (None outside a request).
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 SAFE_FIELDS = (
     "message_id",
@@ -39,6 +44,8 @@ SAFE_FIELDS = (
     "attempts",
     "closed",
     "purged",
+    "request_id",
+    "in_reply_to",
 )
 
 
@@ -63,6 +70,8 @@ class JsonFormatter(logging.Formatter):
         for name in SAFE_FIELDS:
             if name in record.__dict__:
                 entry[name] = record.__dict__[name]
+        if "request_id" not in entry and (current := request_id.get()) is not None:
+            entry["request_id"] = current
         if record.exc_info and record.exc_info[0] is not None:
             # The exception type and where it happened; exception messages can hold user data.
             entry["exception"] = record.exc_info[0].__name__

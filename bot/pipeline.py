@@ -12,6 +12,7 @@ and its replies in one transaction (``complete``), guarded by the claim token.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +26,7 @@ from bot.engine.nlg import Renderer
 from bot.engine.rasa import RasaClient, RasaUnavailable
 from bot.keywords import Keyword, choice, keyword
 from bot.messages import Button, Reply
+from bot.metrics import PIPELINE_TURN
 from bot.safety import triage
 from bot.storage.models import (
     Author,
@@ -530,15 +532,19 @@ class Pipeline:
         claim = self.claim_next()
         if claim is None:
             return False
+        started = time.perf_counter()
         turn = self._read_turn(claim)
         try:
             outcome = self.decide(turn)
         except RasaUnavailable as exc:
             self.retry_later(claim, f"rasa: {exc}")
+            PIPELINE_TURN.labels("retry").observe(time.perf_counter() - started)
             return True
         except Exception as exc:  # a bug must not lose the message: log it and retry later
             log.exception("inbound processing failed", extra={"message_id": claim.message_id})
             self.retry_later(claim, type(exc).__name__)
+            PIPELINE_TURN.labels("retry").observe(time.perf_counter() - started)
             return True
         self.complete(claim, outcome)
+        PIPELINE_TURN.labels(str(outcome.status)).observe(time.perf_counter() - started)
         return True

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels import ChannelRegistry, Outgoing, SendResult
 from bot.errors import PermanentSendError, RateLimitedError, SendError, TemporarySendError
 from bot.messages import Button, Reply
+from bot.metrics import SEND, timed
 from bot.pipeline import unfinished_before
 from bot.storage.models import Contact, Direction, Message, OutStatus
 from bot.storage.repo import now, rowcount
@@ -166,7 +167,8 @@ class Sender:
                 raise PermanentSendError("channel-off")
             result = self._already_sent(channel, route.out, claimed.interrupted)
             if result is None:
-                result = channel.send(route.out)
+                with timed(SEND, route.channel):
+                    result = channel.send(route.out)
         except Exception as exc:
             failure = exc
         with self.sessions.begin() as session:
@@ -217,6 +219,14 @@ class Sender:
                 message.template = route.out.template
             message.channel_message_id = result.provider_id
             message.error = None
+            log.info(
+                "outbound sent",
+                extra={
+                    "message_id": message.id,
+                    "channel": route.channel,
+                    "in_reply_to": message.in_reply_to_id,
+                },
+            )
 
     @staticmethod
     def _retry(message: Message, code: str) -> None:

@@ -17,11 +17,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.api import services
+from bot.api import accept, services
 from bot.channels.web import ChatRequest, WebChannel
 from bot.services import Services
 from bot.storage.models import Contact, Direction, InStatus, Message
-from bot.storage.repo import find_contact, open_handoff, store_inbound
+from bot.storage.repo import find_contact, open_handoff
 from bot.urn import InvalidURN, normalize
 
 router = APIRouter(prefix="/api/chat")
@@ -89,16 +89,14 @@ def post_message(
     svc: Annotated[Services, Depends(services)],
     wait: Annotated[float | None, Query(ge=0, description="Seconds to wait for replies")] = None,
 ) -> Any:
+    started = time.perf_counter()
     _session_urn(session_id)
     if body.lang is not None and body.lang not in svc.renderer.catalogs.languages:
         raise HTTPException(
             status_code=422,
             detail=f"unsupported language; choose one of {svc.renderer.catalogs.languages}",
         )
-    inbound = web.parse_inbound(session_id, body)
-    with svc.sessions.begin() as session:
-        message_id = store_inbound(session, svc.keys, inbound).id
-    svc.wake.set()
+    message_id = accept(svc, web.parse_inbound(session_id, body), started)
     limit = svc.settings.chat_wait_seconds
     deadline = time.monotonic() + (limit if wait is None else min(wait, limit))
     while True:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -15,13 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import services
+from bot.api import accept, services
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio_common import parse_inbound
-from bot.messages import InboundMessage
 from bot.services import Services
 from bot.storage.models import Contact, Direction, Message, OutStatus
-from bot.storage.repo import store_inbound
 from bot.urn import InvalidURN
 
 log = logging.getLogger(__name__)
@@ -38,12 +37,6 @@ TWILIO_STATUS = {
 }
 WINDOW_CLOSED = "63016"  # Twilio: outside the WhatsApp 24-hour window
 STATUS_RANK = {OutStatus.SENT: 1, OutStatus.DELIVERED: 2, OutStatus.READ: 3, OutStatus.FAILED: 4}
-
-
-def _store(svc: Services, inbound: InboundMessage) -> None:
-    with svc.sessions.begin() as session:
-        store_inbound(session, svc.keys, inbound)
-    svc.wake.set()
 
 
 async def _signed_twilio_params(request: Request, svc: Services) -> dict[str, str]:
@@ -63,6 +56,7 @@ async def _signed_twilio_params(request: Request, svc: Services) -> dict[str, st
 
 @router.post("/twilio")
 async def twilio_inbound(request: Request, svc: Annotated[Services, Depends(services)]) -> Response:
+    started = time.perf_counter()
     params = await _signed_twilio_params(request, svc)
     try:
         inbound = parse_inbound(params)
@@ -70,7 +64,7 @@ async def twilio_inbound(request: Request, svc: Annotated[Services, Depends(serv
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     if svc.channels.get(inbound.channel) is None:
         raise HTTPException(status_code=404, detail=f"the {inbound.channel} channel is off")
-    await run_in_threadpool(_store, svc, inbound)
+    await run_in_threadpool(accept, svc, inbound, started)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -138,6 +132,7 @@ def _fall_back_to_sms(session: Session, svc: Services, failed: Message) -> None:
 async def telegram_inbound(
     request: Request, svc: Annotated[Services, Depends(services)]
 ) -> dict[str, bool]:
+    started = time.perf_counter()
     channel = svc.channels.get("telegram")
     if not isinstance(channel, TelegramChannel):
         raise HTTPException(status_code=404, detail="Telegram is not configured")
@@ -157,5 +152,5 @@ async def telegram_inbound(
     callback = inbound.raw.get("callback_query_id")
     if callback:
         channel.answer_callback(str(callback))
-    await run_in_threadpool(_store, svc, inbound)
+    await run_in_threadpool(accept, svc, inbound, started)
     return {"ok": True}

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from bot.messages import Button, Reply
+from bot.metrics import RASA_CALL, timed
 
 
 class RasaUnavailable(RuntimeError):
@@ -22,6 +23,17 @@ class RasaTurn:
     intent: str | None = None
 
 
+def _call_name(path: str) -> str:
+    """A fixed name for the latency metric; never the path itself (it holds the sender id)."""
+    if path.startswith("/webhooks/"):
+        return "message"
+    if path.endswith("/tracker/events"):
+        return "resume"
+    if path.endswith("/tracker"):
+        return "tracker"
+    return {"/status": "status", "/model/parse": "parse"}.get(path, "other")
+
+
 class RasaClient:
     def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
         self._token = token
@@ -31,13 +43,14 @@ class RasaClient:
         self._http.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise RasaUnavailable(type(exc).__name__) from exc
-        if response.status_code >= 400:
-            raise RasaUnavailable(f"HTTP {response.status_code}")
-        return response.json()
+        with timed(RASA_CALL, _call_name(path)):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise RasaUnavailable(type(exc).__name__) from exc
+            if response.status_code >= 400:
+                raise RasaUnavailable(f"HTTP {response.status_code}")
+            return response.json()
 
     def send(self, sender_id: str, text: str, *, lang: str, channel: str) -> RasaTurn:
         """Run one user turn through Rasa and read back what it understood."""
