@@ -1,6 +1,7 @@
-"""Inbox hardening over HTTP against the real stack: security headers on every answer, session
-fixation, the audit trail of views (and of exports and erasures by the CLI), and input shaped
-like SQL injection stored and shown verbatim without touching other rows."""
+"""Security over HTTP against the real stack: security headers on every answer, session
+fixation, the audit trail of views (and of exports and erasures by the CLI), input shaped like
+SQL injection stored and shown verbatim without touching other rows, and a replayed Telegram
+update stored once (forged webhooks and replayed Twilio ones: test_channels.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from .inbox import (
     hand_off,
     login,
 )
+from .test_channels import telegram_post, telegram_update
 from .test_inbox_routes import MISSING_ID, RULES, call
 from .test_subject_rights import baken
 
@@ -347,3 +349,17 @@ def test_sql_shaped_parameters_and_usernames_are_refused_cleanly(stack: Stack) -
     assert after[1] == contacts  # nobody new, nobody gone
     assert {i: t for i, t in after[0].items() if i in messages} == messages  # nothing changed
     assert after[2] == users + 3  # the three accounts this test made
+
+
+# -- replayed webhooks ---------------------------------------------------------------------
+
+
+def test_a_replayed_telegram_update_is_stored_once(stack: Stack) -> None:
+    update = telegram_update("message_text", 557_000_000 + uuid.uuid4().int % 1_000_000)
+    for _ in range(3):  # a captured update sent again (with the secret) changes nothing
+        assert telegram_post(stack, update).status_code == 200
+    with stack.sessions()() as db:
+        stored = db.scalars(
+            select(Message).where(Message.channel_message_id == f"u{update['update_id']}")
+        ).all()
+    assert len(stored) == 1
