@@ -1,7 +1,8 @@
 """Security over HTTP against the real stack: security headers on every answer, session
 fixation, the audit trail of views (and of exports and erasures by the CLI), input shaped like
-SQL injection stored and shown verbatim without touching other rows, and a replayed Telegram
-update stored once (forged webhooks and replayed Twilio ones: test_channels.py)."""
+SQL injection stored and shown verbatim without touching other rows, property-based fuzzing of
+the inbox's forms, and a replayed Telegram update stored once (forged webhooks and replayed
+Twilio ones: test_channels.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,20 @@ from collections.abc import Iterator
 import httpx
 import pyotp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as hypothesis_event
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.storage.models import AuditEvent, Contact, InboxUser, Message
+from bot.storage.models import (
+    Appointment,
+    AuditEvent,
+    CannedReply,
+    Contact,
+    InboxUser,
+    Message,
+    Note,
+)
 
 from .conftest import Stack
 from .inbox import (
@@ -363,3 +375,67 @@ def test_a_replayed_telegram_update_is_stored_once(stack: Stack) -> None:
             select(Message).where(Message.channel_message_id == f"u{update['update_id']}")
         ).all()
     assert len(stored) == 1
+
+
+# -- fuzzing the inbox's forms ---------------------------------------------------------------
+
+FORMS = {  # every form an inbox page posts, with its fields ({c}: the conversation)
+    "/inbox/conversations/{c}/reply": ["text"],
+    "/inbox/conversations/{c}/notes": ["text"],
+    "/inbox/conversations/{c}/assign": ["user_id"],
+    "/inbox/conversations/{c}/close": ["outcome"],
+    "/inbox/conversations/{c}/appointments": ["kind", "day", "at", "zone"],
+    "/inbox/conversations/{c}/appointments/1/cancel": [],
+    "/inbox/canned": ["lang", "title", "text"],
+    "/inbox/preferences": ["ui_lang", "next"],
+}
+# Login is left out on purpose: failed logins count towards the per-address throttle that the
+# other tests' logins share.
+PLAUSIBLE = ["", "1", "0", "-1", "answered", "appointment", "2031-02-30", "25:61", "10:00", "nl"]
+FIELD_VALUE = st.text(max_size=300) | st.sampled_from([*PLAUSIBLE, SQL, "x" * 5000])
+
+
+def stored_rows(stack: Stack) -> tuple[int, ...]:
+    with stack.sessions()() as db:
+        return tuple(
+            int(db.scalar(select(func.count()).select_from(table)) or 0)
+            for table in (Message, Note, CannedReply, Appointment)
+        )
+
+
+@pytest.fixture(scope="module")
+def fuzzed_conversation(stack: Stack, admin_client: tuple[httpx.Client, str]) -> int:
+    marker = f"fuzz {uuid.uuid4().hex[:6]}"
+    handed_off(stack, marker)
+    http, csrf = admin_client
+    conversation = conversation_id(http, marker)
+    claimed = http.post(f"/inbox/conversations/{conversation}/claim", data={"csrf": csrf})
+    assert claimed.status_code == 303
+    return conversation
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    form=st.sampled_from(sorted(FORMS)),
+    values=st.lists(FIELD_VALUE, min_size=4, max_size=4),
+    dropped=st.sets(st.integers(0, 3)),
+)
+def test_inbox_forms_never_fail_and_store_nothing_from_invalid_input(
+    stack: Stack,
+    admin_client: tuple[httpx.Client, str],
+    fuzzed_conversation: int,
+    form: str,
+    values: list[str],
+    dropped: set[int],
+) -> None:
+    http, csrf = admin_client
+    fields = {name: values[i] for i, name in enumerate(FORMS[form]) if i not in dropped}
+    before = stored_rows(stack)
+    response = http.post(form.format(c=fuzzed_conversation), data={**fields, "csrf": csrf})
+    hypothesis_event(f"{form.rsplit('/', 1)[-1]} → {response.status_code}")
+    assert response.status_code in (303, 404, 409, 422), (form, fields, response.text[:300])
+    assert_inbox_headers(response)
+    if response.status_code >= 400:
+        assert stored_rows(stack) == before, (form, fields)
