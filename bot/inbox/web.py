@@ -1,4 +1,4 @@
-"""Shared web plumbing for the inbox: templates, security headers, the session guard, CSRF.
+"""Shared web plumbing for the inbox: templates, the session guard, CSRF.
 
 Every inbox route goes through ``InboxRoute``: it turns the guard's exceptions into answers a
 browser understands (a redirect to the login page for pages, 401 for background fetches, a
