@@ -355,7 +355,7 @@ def test_sql_shaped_parameters_and_usernames_are_refused_cleanly(stack: Stack) -
         )
         assert baken("erase", urn, "--yes").returncode == 1
     for session in ("x' OR '1'='1", "1;DROP TABLE messages"):
-        response = stack.chat(session, "hello")
+        response = stack.http.post(f"/api/chat/{session}/messages", json={"text": "hello"})
         assert response.status_code in (400, 404), response.text
     after = snapshot(stack)
     assert after[1] == contacts  # nobody new, nobody gone
