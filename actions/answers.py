@@ -54,7 +54,7 @@ NO_WORDS = {
     "nee", "neen", "niet", "klopt niet", "nee hoor", "niet akkoord", "fout",
     "لا", "لأ", "مش صح", "غلط", "la",
     "نه", "نخیر", "na", "nakheir", "ghalat",
-    "hayır", "hayir", "yok", "yanlis", "yanlış",
+    "hayır", "hayir", "yok", "yanlis", "yanlıs",  # "yanlış" normalised (ş loses its cedilla)
     "non", "pas d accord", "faux",
     "нет", "неверно", "не согласен", "не согласна",
     "maya", "maya ma aha", "khalad",

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from bot import __version__
 from bot.api import chat, health, metrics, nlg, webhooks
 from bot.config import Settings, load_settings
+from bot.headers import SecurityHeaders
 from bot.inbox.routes import router as inbox_router
 from bot.inbox.routes import static_app as inbox_static
 from bot.metrics import DatabaseCollector
@@ -48,4 +49,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inbox_router)
     app.mount("/inbox/static", inbox_static, name="inbox-static")
     app.include_router(webhooks.router)
+    app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 import uuid
@@ -180,20 +181,30 @@ def telegram_webhook() -> None:
     click.echo(f"Telegram will deliver updates to {url}")
 
 
+def _operator() -> str:
+    """Who ran an export or erasure, for the audit log: the operating-system account."""
+    try:
+        return f"cli:{getpass.getuser()}"[:200]
+    except (OSError, KeyError):
+        return "cli:unknown"
+
+
 @main.command()
 @click.argument("urn")
 def export(urn: str) -> None:
     """Print everything held about a person (URN such as web:s1, whatsapp:+316…) as JSON."""
     import json
 
+    from bot.inbox.conversation import audit
     from bot.privacy.subject import UnknownPerson
     from bot.privacy.subject import export as export_person
     from bot.services import build_services
 
     services = build_services(_settings())
     try:
-        with services.sessions() as session:
+        with services.sessions.begin() as session:
             data = export_person(session, services.keys, urn)
+            audit(session, None, "export", None, _operator())
     except (UnknownPerson, ValueError) as exc:
         raise click.ClickException(f"no person with that URN ({type(exc).__name__})") from exc
     finally:
@@ -206,6 +217,7 @@ def export(urn: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def erase(urn: str, yes: bool) -> None:
     """Remove a person everywhere (gateway tables, Rasa's tracker, reminders); keep a tombstone."""
+    from bot.inbox.conversation import audit
     from bot.privacy.subject import UnknownPerson
     from bot.privacy.subject import erase as erase_person
     from bot.services import build_services
@@ -217,6 +229,7 @@ def erase(urn: str, yes: bool) -> None:
     try:
         with services.sessions.begin() as session:
             erase_person(session, services.keys, urn, settings.tracker_url, reason="operator")
+            audit(session, None, "erase", None, _operator())
     except (UnknownPerson, ValueError) as exc:
         raise click.ClickException(f"no person with that URN ({type(exc).__name__})") from exc
     finally:

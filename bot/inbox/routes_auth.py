@@ -89,7 +89,7 @@ def login(
                 security.LoginResult.DISABLED: ("disabled", 403),
             }.get(result, ("bad", 401))
             return _login_page(request, error, status=status)
-        token = security.start_session(db, user)
+        token = security.start_session(db, user, request.cookies.get(COOKIE))
         audit(db, None, "login", None, f"user:{user.id}")
         needs_code = user.totp_secret is not None
     response = RedirectResponse("/inbox/login/totp" if needs_code else "/inbox/", status_code=303)
@@ -131,9 +131,12 @@ def totp_check(
         session_row = db.get_one(InboxSession, row.id)
         user = db.get_one(InboxUser, row.user_id)
         if user.totp_secret and security.verify_totp(user.totp_secret, code):
-            session_row.mfa_pending = False
+            # The full session gets a new token; the half-logged-in one dies.
+            token = security.start_session(db, user, request.cookies.get(COOKIE), code_checked=True)
             user.failed_logins = 0
-            return RedirectResponse("/inbox/", status_code=303)
+            response = RedirectResponse("/inbox/", status_code=303)
+            _set_cookie(request, response, token)
+            return response
         user.failed_logins += 1
         if user.failed_logins >= svc.settings.inbox_max_failed_logins:
             user.locked_until = now() + limits(svc.settings).lockout

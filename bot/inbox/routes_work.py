@@ -19,7 +19,7 @@ from bot.inbox import conversation as conv
 from bot.inbox.i18n import N_
 from bot.inbox.web import COOKIE, Actor, InboxRoute, counsellor, limits, render, services
 from bot.services import Services
-from bot.storage.models import Handoff, HandoffStatus, Message, Note
+from bot.storage.models import AuditEvent, Handoff, HandoffStatus, Message, Note
 
 router = APIRouter(route_class=InboxRoute)
 STREAM_SECONDS = 25.0  # a stream ends after this; the browser reconnects (EventSource retry)
@@ -128,13 +128,26 @@ async def events(request: Request, actor: Annotated[Actor, Depends(counsellor)])
 
 
 def _load(svc: Services, actor: Actor, conversation_id: int, *, full: bool) -> conv.View:
+    """A conversation for the page (``full``) or its live-refreshed transcript.
+
+    Every page load is audited; a transcript fetched on its own is audited once per login
+    session, so the live refreshes of an open page do not flood the log but a transcript read
+    without the page still leaves a trace."""
     with svc.sessions.begin() as db:
         try:
             view = conv.load_view(db, svc, conversation_id, full=full)
         except conv.NotFound as exc:
             raise HTTPException(status_code=404) from exc
-        if full:
-            conv.audit(db, actor, "view", conversation_id)
+        session_code = f"session:{actor.session_id}"
+        seen = db.scalar(
+            select(AuditEvent.id).where(
+                AuditEvent.action == "view",
+                AuditEvent.conversation_id == conversation_id,
+                AuditEvent.detail == session_code,
+            )
+        )
+        if full or seen is None:
+            conv.audit(db, actor, "view", conversation_id, session_code)
         return view
 
 

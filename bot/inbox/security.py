@@ -112,18 +112,34 @@ def check_login(
     return LoginResult.OK, user
 
 
-def start_session(session: Session, user: InboxUser) -> str:
-    """Create a session row; returns the cookie token. TOTP users start ``mfa_pending``."""
+def start_session(
+    session: Session, user: InboxUser, previous: str | None, *, code_checked: bool = False
+) -> str:
+    """Create a session row with a new random token and CSRF token; returns the cookie token.
+
+    The session the browser held before (``previous``: its cookie, if any) is revoked, so a
+    token planted before login is never the logged-in session (session fixation). TOTP users
+    start ``mfa_pending`` until ``code_checked``."""
+    revoke_token(session, previous)
     token = secrets.token_urlsafe(32)
     session.add(
         InboxSession(
             token_hash=token_hash(token),
             user_id=user.id,
             csrf_token=secrets.token_urlsafe(32),
-            mfa_pending=user.totp_secret is not None,
+            mfa_pending=user.totp_secret is not None and not code_checked,
         )
     )
     return token
+
+
+def revoke_token(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(
+            update(InboxSession)
+            .where(InboxSession.token_hash == token_hash(token), InboxSession.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
 
 
 def load_session(

@@ -1,8 +1,8 @@
-"""Shared web plumbing for the inbox: templates, security headers, the session guard, CSRF.
+"""Shared web plumbing for the inbox: templates, the session guard, CSRF.
 
-Every inbox route goes through ``InboxRoute``: it adds the security headers and turns the guard's
-exceptions into answers a browser understands (a redirect to the login page for pages, 401 for
-background fetches, a readable error page otherwise).
+Every inbox route goes through ``InboxRoute``: it turns the guard's exceptions into answers a
+browser understands (a redirect to the login page for pages, 401 for background fetches, a
+readable error page otherwise). The security headers come from ``bot.headers`` (every answer).
 """
 
 from __future__ import annotations
@@ -34,19 +34,6 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 COOKIE = "baken_inbox"
 AUTO_HEADER = "x-inbox-auto"  # set by the page's own background fetches (not user activity)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-        "object-src 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -227,7 +214,7 @@ def error_page(request: Request, status: int, detail: str | None = None) -> Resp
 
 
 class InboxRoute(APIRoute):
-    """Adds security headers to every answer and maps guard failures to browser answers."""
+    """Maps guard failures to browser answers."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -251,8 +238,6 @@ class InboxRoute(APIRoute):
             except RequestValidationError as exc:
                 fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
                 response = error_page(request, 422, ", ".join(fields) or None)
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
             return response
 
         return route
