@@ -281,6 +281,37 @@ def bench_reminders(count: int, rate: float, as_json: bool, plot_to: Path | None
             click.echo(f"{key:>14}: {value}")
 
 
+@bench.command(name="model")
+@click.argument("dev_files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--config",
+    "names",
+    multiple=True,
+    help="Only this configuration (repeatable): shipped, or a file name in bot/bench/configs.",
+)
+@click.option("--force", is_flag=True, help="Train even when a model for a config is cached.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_model(
+    dev_files: tuple[Path, ...], names: tuple[str, ...], force: bool, as_json: bool
+) -> None:
+    """Compare Rasa pipelines: training time, parse latency, accuracy on dev sets (JSONL)."""
+    import json
+
+    from bot.bench.model import run
+
+    try:
+        result = run(list(dev_files), list(names), force)
+    except (ValueError, ConfigError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for name, row in result.items():
+        click.echo(f"{name}:")
+        for key, value in row.items():
+            click.echo(f"  {key:>26}: {value}")
+
+
 @main.command(name="eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
