@@ -342,18 +342,15 @@ def bench_pipeline(
     multiple=True,
     help="Only this configuration (repeatable): shipped, or a file name in bot/bench/configs.",
 )
-@click.option("--force", is_flag=True, help="Train even when a model for a config is cached.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench_model(
-    dev_files: tuple[Path, ...], names: tuple[str, ...], force: bool, as_json: bool
-) -> None:
+def bench_model(dev_files: tuple[Path, ...], names: tuple[str, ...], as_json: bool) -> None:
     """Compare Rasa pipelines: training time, parse latency, accuracy on dev sets (JSONL)."""
     import json
 
     from bot.bench.model import run
 
     try:
-        result = run(list(dev_files), list(names), force)
+        result = run(list(dev_files), list(names))
     except (ValueError, ConfigError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:

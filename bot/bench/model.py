@@ -1,9 +1,9 @@
 """``baken bench model``: the shipped Rasa pipeline against other configurations on the same
 training data: training time, parse latency and dev-set accuracy.
 
-Each configuration is trained by the same code as ``baken train`` (so a model is reused from the
-cache when its inputs are unchanged; ``train_s`` is then null), in a scratch project that links to
-this one's domain and training data and has only its own ``config.yml``. A Rasa server is started
+Each configuration is trained from scratch and timed, by the same code as ``baken train``, in a
+scratch project that links to this one's domain and training data and has only its own
+``config.yml``; the shared model cache is neither read nor written. A Rasa server is started
 on the model; every dev message is parsed once to warm up and then timed one at a time
 (``/model/parse``, NLU only), and scored like ``baken eval`` (safety triage first, then the model).
 """
@@ -52,23 +52,21 @@ def scratch_project(project_dir: Path, config: Path, where: Path) -> Path:
     return where
 
 
-def measure(
-    name: str, config: Path, rows: list[dict[str, Any]], workdir: Path, force: bool
-) -> dict[str, Any]:
+def measure(name: str, config: Path, rows: list[dict[str, Any]], workdir: Path) -> dict[str, Any]:
     base = Settings()
     project = scratch_project(base.project_dir, config, workdir / name)
     settings = Settings(
         project_dir=project,
         var_dir=project / "var",
         rasa_venv=base.rasa_venv,
-        model_cache_dir=base.model_cache_dir,
+        model_cache_dir=project / "cache",
         rasa_url=f"http://127.0.0.1:{free_port()}",
         actions_url="http://127.0.0.1:9",
         port=9,
     )
     settings.ensure_keys()
     started = time.monotonic()
-    model = ensure_model(settings, force=force, echo=False)
+    model = ensure_model(settings, echo=False)
     train_s = time.monotonic() - started
     server = rasa_server(settings, model)
     server.start()
@@ -98,8 +96,7 @@ def measure(
         server.stop()
     report = score(cases)
     return {
-        # A model found in the cache was not trained now: its training time is unknown here.
-        "train_s": round(train_s, 1) if train_s > 5 else None,
+        "train_s": round(train_s, 1),
         "model_mb": round(model.stat().st_size / 1e6, 1),
         "parse_p50_ms": round(statistics.median(latencies), 2),
         "parse_p95_ms": round(percentile(latencies, 95), 2),
@@ -115,7 +112,7 @@ def measure(
     }
 
 
-def run(dev_files: list[Path], names: list[str] | None, force: bool) -> dict[str, Any]:
+def run(dev_files: list[Path], names: list[str] | None) -> dict[str, Any]:
     rows = [
         json.loads(line)
         for path in sorted(dev_files)
@@ -129,7 +126,7 @@ def run(dev_files: list[Path], names: list[str] | None, force: bool) -> dict[str
     workdir = Path(tempfile.mkdtemp(prefix="baken-bench-model-"))
     try:
         return {
-            name: measure(name, path, rows, workdir, force)
+            name: measure(name, path, rows, workdir)
             for name, path in available.items()
             if not names or name in names
         }
