@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import shutil
 import socket
 import tempfile
@@ -111,8 +112,32 @@ class Stack:
             part.stop()
         self.twilio.stop()
 
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by the gateway, the action server, Rasa and this process."""
+        gateway, actions, rasa = self.parts[:3]
+        return {
+            "gateway": cpu_seconds(gateway),
+            "actions": cpu_seconds(actions),
+            "rasa": cpu_seconds(rasa),
+            "bench": sum(os.times()[:2]),
+        }
 
-def start_stack(workdir: Path, concurrency: int | None, mps: float) -> Stack:
+
+def cpu_seconds(part: ManagedProcess) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    assert part.process is not None
+    stat = Path(f"/proc/{part.process.pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms_per_message(
+    before: dict[str, float], after: dict[str, float], n: int
+) -> dict[str, float]:
+    return {name: round((after[name] - before[name]) * 1000 / max(n, 1), 1) for name in after}
+
+
+def start_stack(workdir: Path, concurrency: int, mps: float) -> Stack:
     twilio = TimedTwilio().start()
     port = free_port()
     settings = Settings(
@@ -143,8 +168,7 @@ def start_stack(workdir: Path, concurrency: int | None, mps: float) -> Stack:
         BAKEN_TWILIO_API_BASE=twilio.url,
         BAKEN_TWILIO_MPS=str(mps),
     )
-    if concurrency is not None:
-        web.env["BAKEN_WORKER_CONCURRENCY"] = str(concurrency)
+    web.env["BAKEN_WORKER_CONCURRENCY"] = str(concurrency)
     bare.var_dir.mkdir(parents=True)
     parts = [
         web,
@@ -190,21 +214,25 @@ async def bare_level(url: str, level: int, requests: int, contacts: int) -> floa
         return requests / (time.monotonic() - started)
 
 
-def bare_capacity(url: str, messages: int, contacts: int) -> dict[int, float]:
-    """Throughput per concurrency level, doubling until two levels in a row gain nothing."""
+def bare_capacity(stack: Stack, messages: int, contacts: int) -> tuple[dict[int, float], float]:
+    """Throughput per concurrency level, doubling until two levels in a row gain nothing; and
+    bare Rasa's CPU milliseconds per message over all levels."""
     results: dict[int, float] = {}
-    asyncio.run(bare_level(url, 4, 8, contacts))  # warm-up: Rasa's first turns are slow
+    asyncio.run(bare_level(stack.bare_url, 4, 8, contacts))  # warm-up: the first turns are slow
+    bare = stack.parts[3]
+    cpu_before, total = cpu_seconds(bare), 0
     worse = 0
     for level in LEVELS:
         requests = max(2 * level, min(messages, 200))
-        results[level] = asyncio.run(bare_level(url, level, requests, contacts))
+        results[level] = asyncio.run(bare_level(stack.bare_url, level, requests, contacts))
+        total += requests
         if results[level] > max(results.values()) * 0.999 or len(results) == 1:
             worse = 0
         else:
             worse += 1
             if worse == 2:
                 break
-    return results
+    return results, (cpu_seconds(bare) - cpu_before) * 1000 / total
 
 
 # -- phase 2: through the gateway --------------------------------------------------------------
@@ -363,6 +391,7 @@ def measure(
     load = Load(stack, run_id, contacts)
     warm_up(load, timeout=max(120.0, drain_s))
     known_sids = set(stack.twilio.accepted_at)
+    cpu_before = stack.cpu()
     forms = [load.form(*contact_and_text(n + contacts, contacts)) for n in range(messages)]
     asyncio.run(load.send(forms, rate))
     accepted = stack.twilio.accepted_at
@@ -376,6 +405,7 @@ def measure(
         now_done = done()
         if now_done != progress:
             progress, last_change = now_done, time.monotonic()
+    cpu_after = stack.cpu()
     time.sleep(1.0)  # let a late duplicate show itself
     result = turns(load)
     finished = [(t, answered_at(t, accepted)) for t in result]
@@ -405,6 +435,7 @@ def measure(
         "duplicate_replies": doubled + len(resends),
         "non_2xx_acks": sum(not 200 <= t.sent.status < 300 for t in result),
         "replies_per_turn": sum(len(t.replies) for t, _ in complete) / max(len(complete), 1),
+        "cpu_ms_per_msg": cpu_ms_per_message(cpu_before, cpu_after, messages),
     }
 
 
@@ -456,9 +487,10 @@ def run(
     """Bare Rasa's capacity, then the gateway at ``load`` (or ``load_factor`` × capacity); with
     ``sweep``, at each of those factors too (the last result is the one reported on top)."""
     workdir = Path(tempfile.mkdtemp(prefix="baken-bench-pipeline-"))
+    concurrency = concurrency or Settings().worker_concurrency
     stack = start_stack(workdir, concurrency, mps)
     try:
-        levels = bare_capacity(stack.bare_url, messages, contacts)
+        levels, bare_cpu_ms = bare_capacity(stack, messages, contacts)
         best_level, bare = max(levels.items(), key=lambda item: item[1])
         factors = [*(sweep or []), load_factor]
         runs = []
@@ -478,6 +510,7 @@ def run(
         "bare_msgs_per_s": round(bare, 2),
         "bare_best_concurrency": best_level,
         "bare_by_concurrency": {str(k): round(v, 2) for k, v in levels.items()},
+        "bare_rasa_cpu_ms_per_msg": round(bare_cpu_ms, 1),
         "messages": messages,
         "contacts": contacts,
         "worker_concurrency": concurrency,
