@@ -208,6 +208,8 @@ async def bare_level(url: str, level: int, requests: int, contacts: int) -> floa
                 body = {"sender": f"bare{level}-{contact}", "message": text}
                 response = await client.post("/webhooks/rest/webhook", json=body)
                 response.raise_for_status()
+                if not any(item.get("text") for item in response.json()):
+                    raise RuntimeError("bare Rasa answered a benchmark message without a reply")
 
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(level)))
