@@ -290,6 +290,9 @@ def bench_reminders(count: int, rate: float, as_json: bool, plot_to: Path | None
 )
 @click.option("--sweep", help="Also run at these factors first, e.g. 0.5,1,1.5 (for --plot).")
 @click.option("--concurrency", type=int, help="BAKEN_WORKER_CONCURRENCY of the gateway.")
+@click.option(
+    "--separate-worker", is_flag=True, help="`baken worker` apart from `baken serve --no-worker`."
+)
 @click.option("--mps", default=80.0, show_default=True, help="Twilio pace, messages/s.")
 @click.option("--drain", default=60.0, show_default=True, help="Seconds without a new reply.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -306,6 +309,7 @@ def bench_pipeline(
     load_factor: float,
     sweep: str | None,
     concurrency: int | None,
+    separate_worker: bool,
     mps: float,
     drain: float,
     as_json: bool,
@@ -323,6 +327,7 @@ def bench_pipeline(
         load_factor=load_factor,
         sweep=[float(f) for f in sweep.split(",")] if sweep else None,
         concurrency=concurrency,
+        separate_worker=separate_worker,
         mps=mps,
         drain_s=drain,
         plot_to=plot_to,

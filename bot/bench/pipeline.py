@@ -26,6 +26,7 @@ import itertools
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -103,24 +104,19 @@ def bare_endpoints(project_dir: Path, target: Path) -> Path:
 class Stack:
     settings: Settings
     bare_url: str
-    parts: list[ManagedProcess]
+    parts: dict[str, ManagedProcess]  # gateway, actions, rasa, bare and, if apart, worker
     twilio: TimedTwilio
     sessions: sessionmaker[Session]
 
     def stop(self) -> None:
-        for part in self.parts:
+        for part in self.parts.values():
             part.stop()
         self.twilio.stop()
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds used so far by the gateway, the action server, Rasa and this process."""
-        gateway, actions, rasa = self.parts[:3]
-        return {
-            "gateway": cpu_seconds(gateway),
-            "actions": cpu_seconds(actions),
-            "rasa": cpu_seconds(rasa),
-            "bench": sum(os.times()[:2]),
-        }
+        """CPU seconds used so far by each process of the stack (not bare Rasa) and this one."""
+        used = {name: cpu_seconds(p) for name, p in self.parts.items() if name != "bare"}
+        return {**used, "bench": sum(os.times()[:2])}
 
 
 def cpu_seconds(part: ManagedProcess) -> float:
@@ -137,7 +133,9 @@ def cpu_ms_per_message(
     return {name: round((after[name] - before[name]) * 1000 / max(n, 1), 1) for name in after}
 
 
-def start_stack(workdir: Path, concurrency: int, mps: float) -> Stack:
+def start_stack(workdir: Path, concurrency: int, mps: float, separate_worker: bool) -> Stack:
+    """The stack on free ports; ``separate_worker``: ``baken serve --no-worker`` plus
+    ``baken worker`` instead of the worker inside the gateway."""
     twilio = TimedTwilio().start()
     port = free_port()
     settings = Settings(
@@ -170,17 +168,29 @@ def start_stack(workdir: Path, concurrency: int, mps: float) -> Stack:
     )
     web.env["BAKEN_WORKER_CONCURRENCY"] = str(concurrency)
     bare.var_dir.mkdir(parents=True)
-    parts = [
-        web,
-        action_server(settings),
-        rasa_server(settings, model),
-        rasa_server(bare, model, bare_endpoints(settings.project_dir, workdir / "bare.yml")),
-    ]
+    parts = {
+        "gateway": web,
+        "actions": action_server(settings),
+        "rasa": rasa_server(settings, model),
+        "bare": rasa_server(
+            bare, model, bare_endpoints(settings.project_dir, workdir / "bare.yml")
+        ),
+    }
+    if separate_worker:
+        web.argv.append("--no-worker")
+        parts["worker"] = ManagedProcess(
+            name="worker",
+            argv=[sys.executable, "-m", "bot.cli", "worker"],
+            env=web.env,
+            cwd=settings.project_dir,
+            log_path=settings.var_dir / "log" / "worker.log",
+            ready=lambda: True,
+        )
     stack = Stack(settings, bare.rasa_url, parts, twilio, sessions_for(settings))
     try:
-        for part in parts:
+        for part in parts.values():
             part.start()
-        for part in parts:
+        for part in parts.values():
             part.wait_ready(timeout=600)
     except BaseException:
         stack.stop()
@@ -221,7 +231,7 @@ def bare_capacity(stack: Stack, messages: int, contacts: int) -> tuple[dict[int,
     bare Rasa's CPU milliseconds per message over all levels."""
     results: dict[int, float] = {}
     asyncio.run(bare_level(stack.bare_url, 4, 8, contacts))  # warm-up: the first turns are slow
-    bare = stack.parts[3]
+    bare = stack.parts["bare"]
     cpu_before, total = cpu_seconds(bare), 0
     worse = 0
     for level in LEVELS:
@@ -482,6 +492,7 @@ def run(
     load_factor: float = 2.0,
     sweep: list[float] | None = None,
     concurrency: int | None = None,
+    separate_worker: bool = False,
     mps: float = 80.0,
     drain_s: float = 60.0,
     plot_to: Path | None = None,
@@ -490,7 +501,7 @@ def run(
     ``sweep``, at each of those factors too (the last result is the one reported on top)."""
     workdir = Path(tempfile.mkdtemp(prefix="baken-bench-pipeline-"))
     concurrency = concurrency or Settings().worker_concurrency
-    stack = start_stack(workdir, concurrency, mps)
+    stack = start_stack(workdir, concurrency, mps, separate_worker)
     try:
         levels, bare_cpu_ms = bare_capacity(stack, messages, contacts)
         best_level, bare = max(levels.items(), key=lambda item: item[1])
@@ -516,6 +527,7 @@ def run(
         "messages": messages,
         "contacts": contacts,
         "worker_concurrency": concurrency,
+        "separate_worker": separate_worker,
         "sweep": [
             {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in runs[:-1]
         ],
