@@ -355,6 +355,92 @@ def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
             click.echo(f"{key:>16}: {value}")
 
 
+@bench.command(name="pipeline")
+@click.option("--messages", default=1000, show_default=True, help="Measured messages per run.")
+@click.option("--contacts", default=100, show_default=True, help="People writing at once.")
+@click.option("--load", type=float, help="Offered load in messages/s (instead of a factor).")
+@click.option(
+    "--load-factor", default=2.0, show_default=True, help="Offered load as × bare Rasa's best."
+)
+@click.option("--sweep", help="Also run at these factors first, e.g. 0.5,1,1.5 (for --plot).")
+@click.option("--concurrency", type=int, help="BAKEN_WORKER_CONCURRENCY of the gateway.")
+@click.option(
+    "--separate-worker", is_flag=True, help="`baken worker` apart from `baken serve --no-worker`."
+)
+@click.option("--mps", default=80.0, show_default=True, help="Twilio pace, messages/s.")
+@click.option("--drain", default=60.0, show_default=True, help="Seconds without a new reply.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--plot",
+    "plot_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw latency and throughput against offered load to this PNG.",
+)
+def bench_pipeline(
+    messages: int,
+    contacts: int,
+    load: float | None,
+    load_factor: float,
+    sweep: str | None,
+    concurrency: int | None,
+    separate_worker: bool,
+    mps: float,
+    drain: float,
+    as_json: bool,
+    plot_to: Path | None,
+) -> None:
+    """Signed Twilio webhooks into a real stack against bare Rasa: latency, throughput, loss."""
+    import json
+
+    from bot.bench.pipeline import run
+
+    result = run(
+        messages=messages,
+        contacts=contacts,
+        load=load,
+        load_factor=load_factor,
+        sweep=[float(f) for f in sweep.split(",")] if sweep else None,
+        concurrency=concurrency,
+        separate_worker=separate_worker,
+        mps=mps,
+        drain_s=drain,
+        plot_to=plot_to,
+    )
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>22}: {value}")
+
+
+@bench.command(name="model")
+@click.argument("dev_files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--config",
+    "names",
+    multiple=True,
+    help="Only this configuration (repeatable): shipped, or a file name in bot/bench/configs.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_model(dev_files: tuple[Path, ...], names: tuple[str, ...], as_json: bool) -> None:
+    """Compare Rasa pipelines: training time, parse latency, accuracy on dev sets (JSONL)."""
+    import json
+
+    from bot.bench.model import run
+
+    try:
+        result = run(list(dev_files), list(names))
+    except (ValueError, ConfigError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for name, row in result.items():
+        click.echo(f"{name}:")
+        for key, value in row.items():
+            click.echo(f"  {key:>26}: {value}")
+
+
 @main.command(name="eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -143,7 +143,9 @@ def action_server(settings: Settings) -> ManagedProcess:
     )
 
 
-def rasa_server(settings: Settings, model: Path) -> ManagedProcess:
+def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) -> ManagedProcess:
+    """Rasa on ``model``; ``endpoints`` replaces the project's endpoints.yml (the benchmark's
+    bare Rasa has no NLG endpoint)."""
     rasa = rasa_executable(settings)
     settings.rasa_tracker_db.parent.mkdir(parents=True, exist_ok=True)
     probe = RasaClient(settings.rasa_url, settings.internal_token, timeout=2.0)
@@ -158,7 +160,7 @@ def rasa_server(settings: Settings, model: Path) -> ManagedProcess:
             "--auth-token",
             settings.internal_token,
             "--endpoints",
-            str(settings.project_dir / "endpoints.yml"),
+            str(endpoints or settings.project_dir / "endpoints.yml"),
             "--credentials",
             str(settings.project_dir / "credentials.yml"),
             "--interface",

@@ -1,5 +1,10 @@
-"""The worker: one loop processing inbound messages, one sending the outbox, one queueing due
-reminders, one carrying out erasure requests and retention (bot/privacy).
+"""The worker: ``BAKEN_WORKER_CONCURRENCY`` loops processing inbound messages, one sending the
+outbox, one queueing due reminders, one carrying out erasure requests and retention
+(bot/privacy).
+
+Several inbound loops keep Rasa as busy as its best concurrency (docs/performance.md): while one
+loop waits for a turn, another claims the next conversation. Claims are exclusive per
+conversation, so each conversation is still processed one message at a time, in order.
 
 Runs inside the gateway process by default (``baken serve``) or on its own (``baken worker``).
 Both loops resume from the database after a crash: nothing is kept in memory between turns.
@@ -75,8 +80,9 @@ class Worker:
 
     def start(self) -> None:
         poll = self.services.settings.worker_poll_seconds
+        inbound = self.services.settings.worker_concurrency
         loops: list[tuple[str, Callable[[], bool], threading.Event]] = [
-            ("inbound", self._process, self.services.wake),
+            *((f"inbound-{n}", self._process, self.services.wake) for n in range(1, inbound + 1)),
             ("outbox", self.services.sender.send_next, self.outbox_wake),
             ("reminders", self._queue_reminders, threading.Event()),
             ("privacy", self._privacy, threading.Event()),

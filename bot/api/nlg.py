@@ -37,8 +37,15 @@ def nlg(
     )
     lang = svc.renderer.lang_of(tracker)
     try:
-        return svc.renderer.render(name, lang, variation_id=request.get("id"), values=values)
+        rendered = svc.renderer.render(name, lang, variation_id=request.get("id"), values=values)
     except UnknownResponse:
         # Visible, not silent: the turn goes on without this one reply.
         log.error("nlg unknown response", extra={"response": name})
         return {"text": None}
+    intent = ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
+    if isinstance(intent, str):
+        # What Rasa understood travels back with the reply (as custom JSON in its REST answer),
+        # so the pipeline needs no tracker read per turn: that read cost Rasa 8-27 ms of a
+        # 57-100 ms turn (docs/performance.md).
+        rendered["custom"] = {"intent": intent}
+    return rendered

@@ -1,14 +1,13 @@
-"""Benchmarks (``baken bench …``): measured against local fakes of the providers, never the
-internet. They use the fake servers in ``tests/fakes`` so tests and benchmarks share one fake."""
+"""Benchmarks (``baken bench …``): measured against local fakes of the providers
+(``bot.fakes``, the same fakes the tests use), never the internet."""
 
 from __future__ import annotations
 
-import sys
-
-from bot.config import PROJECT_DIR
+import statistics
 
 
-def import_fakes() -> None:
-    """Make ``tests.fakes`` importable (the bench runs from a checkout, like the tests)."""
-    if str(PROJECT_DIR) not in sys.path:
-        sys.path.insert(0, str(PROJECT_DIR))
+def percentile(values: list[float], q: int) -> float:
+    """The q-th percentile (1..99) of the values, interpolated; 0 for no values."""
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]

@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from bot.bench import import_fakes
 from bot.config import Settings
+from bot.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from bot.reminders import QuietHours, schedule
 from bot.services import build_services
 from bot.storage.db import migrate
@@ -103,9 +103,6 @@ def plot(times: list[float], killed_at: float, rate: float, path: Path) -> None:
 def run(
     count: int, rate: float, database_url: str | None = None, plot_to: Path | None = None
 ) -> dict[str, Any]:
-    import_fakes()
-    from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-
     workdir = Path(tempfile.mkdtemp(prefix="baken-bench-"))
     fake = FakeTwilio().start()
     env = {

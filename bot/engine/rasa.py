@@ -53,7 +53,7 @@ class RasaClient:
             return response.json()
 
     def send(self, sender_id: str, text: str, *, lang: str, channel: str) -> RasaTurn:
-        """Run one user turn through Rasa and read back what it understood."""
+        """Run one user turn through Rasa; what it understood comes with the replies."""
         body = {
             "sender": sender_id,
             "message": text,
@@ -63,26 +63,31 @@ class RasaClient:
         items = self._request("POST", "/webhooks/rest/webhook", json=body)
         replies: list[Reply] = []
         signals: list[dict[str, Any]] = []
+        intent: str | None = None
         for item in items:
-            if isinstance(item.get("custom"), dict):
-                signals.append(item["custom"])
+            custom = item.get("custom")
+            if isinstance(custom, dict) and set(custom) == {"intent"}:
+                intent = str(custom["intent"])  # added to each reply by our NLG endpoint
+            elif isinstance(custom, dict):
+                signals.append(custom)
             if item.get("text"):
                 buttons = tuple(
                     Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
                     for b in item.get("buttons") or []
                 )
                 replies.append(Reply(text=item["text"], buttons=buttons))
+        if intent is None:  # a turn without a rendered reply: ask the tracker
+            intent = self._latest_intent(sender_id)
+        return RasaTurn(replies=replies, signals=signals, intent=intent)
+
+    def _latest_intent(self, sender_id: str) -> str | None:
         try:
             tracker = self.tracker(sender_id)
         except RasaUnavailable:
             # The turn itself succeeded; never repeat it just to learn the intent.
-            tracker = {}
-        intent = (tracker.get("latest_message") or {}).get("intent") or {}
-        return RasaTurn(
-            replies=replies,
-            signals=signals,
-            intent=intent.get("name"),
-        )
+            return None
+        name = ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
+        return str(name) if name else None
 
     def tracker(self, sender_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request(

@@ -15,12 +15,12 @@ import httpx
 import pytest
 
 from bot.config import Settings
+from bot.fakes.telegram_api import BOT_TOKEN, FakeTelegram
+from bot.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from bot.privacy import crypto
 from bot.stack import ManagedProcess, action_server, gateway, rasa_server
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.train import ensure_model
-from tests.fakes.telegram_api import BOT_TOKEN, FakeTelegram
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 TELEGRAM_SECRET = "test-secret-token_123"
 WHATSAPP_FROM = "whatsapp:+31970100000"

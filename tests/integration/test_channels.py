@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
+from bot.fakes.twilio_api import AUTH_TOKEN, twilio_error
 from bot.storage.models import Author, Contact, Direction, Message, OutStatus
 from bot.storage.repo import open_conversation
-from tests.fakes.twilio_api import AUTH_TOKEN, twilio_error
 
 from .conftest import SMS_FROM, TELEGRAM_SECRET, WHATSAPP_FROM, Stack
 

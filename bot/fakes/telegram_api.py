@@ -10,7 +10,7 @@ from typing import Any
 
 from .server import Call, FakeServer
 
-BOT_TOKEN = "123456:fake-token-for-tests"
+BOT_TOKEN = "123456:fake-token-for-tests"  # noqa: S105 (the fake accepts any token)
 BOT_USER = {
     "id": 123456,
     "is_bot": True,

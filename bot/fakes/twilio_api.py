@@ -10,7 +10,7 @@ from typing import Any
 from .server import Call, FakeServer
 
 ACCOUNT_SID = "AC" + "f" * 32
-AUTH_TOKEN = "fake-auth-token-for-tests"
+AUTH_TOKEN = "fake-auth-token-for-tests"  # noqa: S105 (a fake account, not a secret)
 
 
 def twilio_error(status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:

@@ -1,0 +1,37 @@
+"""``baken bench pipeline`` end to end on a few messages: it starts its own stack (two Rasa
+servers, the action server, the gateway, a fake Twilio API) and every message is answered
+exactly once. Correctness only: the speed it reports is for docs/performance.md, not asserted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.stack
+BENCH = [sys.executable, "-m", "bot.cli", "bench", "pipeline"]
+KEYS = {"throughput_ratio", "ack_p99_ms", "e2e_p95_ms", "msgs_per_s", "lost", "duplicate_replies"}
+
+
+def test_bench_pipeline_answers_every_message_once() -> None:
+    # Its own stack and settings: none of the test stack's BAKEN_* variables.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
+    done = subprocess.run(
+        [*BENCH, "--json", "--messages", "24", "--contacts", "6", "--drain", "30"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert set(result) >= KEYS
+    assert result["lost"] == 0
+    assert result["duplicate_replies"] == 0
+    assert result["non_2xx_acks"] == 0
+    assert result["msgs_per_s"] > 0
+    assert result["bare_msgs_per_s"] > 0
