@@ -54,6 +54,9 @@ class FakeServer:
             def do_GET(self) -> None:
                 self._handle("GET")
 
+            def do_DELETE(self) -> None:
+                self._handle("DELETE")
+
             def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 data_in = self.rfile.read(length) if length else b""
@@ -76,7 +79,7 @@ class FakeServer:
                     scripted = fake.fail_next.pop(0) if fake.fail_next else None
                 status, answer = scripted or fake.answer(call)
                 call.status = status
-                data = json.dumps(answer).encode()
+                data = b"" if status == 204 else json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -27,8 +27,11 @@ def twilio_error(status: int, code: int, message: str) -> tuple[int, dict[str, A
 class FakeTwilio(FakeServer):
     _sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     created: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
 
     def answer(self, call: Call) -> tuple[int, dict[str, Any]]:
+        if call.method == "DELETE":
+            return self._delete(call)
         if not call.path.endswith("/Messages.json"):
             return 404, {"code": 20404, "message": "not found", "status": 404}
         if call.method == "GET":
@@ -38,6 +41,14 @@ class FakeTwilio(FakeServer):
         resource = self._create(call)
         self.created.append(resource)
         return 201, resource
+
+    def _delete(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """DELETE …/Messages/{sid}.json: 204 once (with its media), then 404 like Twilio."""
+        sid = call.path.rsplit("/", 1)[-1].removesuffix(".json")
+        if not sid.startswith(("SM", "MM")) or sid in self.deleted:
+            return twilio_error(404, 20404, "The requested resource was not found")
+        self.deleted.append(sid)
+        return 204, {}
 
     def _page(self, to: str | None) -> dict[str, Any]:
         """Messages.json list, newest first, filtered by To like Twilio's."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bot.storage.models import (
     Direction,
     InStatus,
     Message,
+    ProviderDeletion,
     RetentionPurge,
 )
 from bot.storage.repo import get_or_create_contact
@@ -39,6 +41,7 @@ def person(
     last_at: datetime,
     consented: bool = True,
     closed_at: datetime | None = None,
+    channel: str = "web",
 ) -> int:
     """A person with one conversation: a question about ``topic`` and its answer."""
     with svc.sessions.begin() as db:
@@ -56,7 +59,8 @@ def person(
                     author=author,
                     conversation_id=conversation.id,
                     contact_id=contact.id,
-                    channel="web",
+                    channel=channel,
+                    channel_message_id=f"SM{uuid.uuid4().hex}" if channel != "web" else None,
                     text="a question about my family in Eritrea",
                     topic=topic,
                     created_at=last_at,
@@ -156,3 +160,18 @@ def test_rasa_forgets_what_was_purged(services: Services, tmp_path: Path) -> Non
         left = conn.execute("SELECT sender_id, timestamp FROM events").fetchall()
     # The erased person is gone from Rasa; the other keeps only what their kept chat holds.
     assert left == [(senders[stays], (NOW - timedelta(days=1)).timestamp())]
+
+
+def test_purged_whatsapp_messages_are_deleted_at_twilio_too(services: Services) -> None:
+    old = NOW - timedelta(days=400)
+    person(
+        services,
+        "whatsapp:+31600000001",
+        topic="cd4d",
+        last_at=old,
+        closed_at=old,
+        channel="whatsapp",
+    )
+    retention(services).run(NOW)
+    with services.sessions() as db:
+        assert len(db.scalars(select(ProviderDeletion)).all()) == 2  # the question and the answer
