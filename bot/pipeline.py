@@ -15,9 +15,9 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import languages, reminders
@@ -41,6 +41,7 @@ from bot.storage.repo import now, open_handoff, rowcount
 from bot.topics import TOPICS
 
 log = logging.getLogger(__name__)
+Row = TypeVarTuple("Row")
 
 CLAIM_LEASE = timedelta(minutes=5)
 URGENT_RESPONSE = "utter_urgent_safety"
@@ -95,6 +96,18 @@ def unfinished_before(message: type[Message], direction: Direction, statuses: li
     )
 
 
+def skip_locked(candidates: Select[*Row]) -> Select[*Row]:
+    """The PostgreSQL form of a claim's candidate query: the oldest candidate no other worker
+    has locked, locked until the claim commits (``FOR UPDATE SKIP LOCKED``). N workers never
+    wait for one another nor take the same row, so the claim's conditional update always wins.
+    SQLite has no row locks; there the conditional update alone picks the winner."""
+    return candidates.limit(1).with_for_update(skip_locked=True)
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 class Pipeline:
     def __init__(
         self,
@@ -134,6 +147,7 @@ class Pipeline:
         .order_by(Message.id)
         .limit(20)
     )
+    _locked_candidates = skip_locked(_candidates)
     _take = (
         update(Message)
         .where(Message.id == bindparam("message_id"), _due)
