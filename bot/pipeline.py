@@ -117,8 +117,10 @@ class Pipeline:
         *,
         default_lang: str = "en",
         retry_max_seconds: float = 15.0,
+        lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self.sessions = sessions
+        self.lease = lease  # a claim older than this was lost (its worker died): taken over
         self.renderer = renderer
         self.rasa = rasa
         self.default_lang = default_lang
@@ -159,7 +161,7 @@ class Pipeline:
     def claim_next(self) -> Claim | None:
         """Claim the oldest due inbound message whose conversation has nothing earlier waiting."""
         current = now()
-        times = {"now": current, "stale_before": current - CLAIM_LEASE}
+        times = {"now": current, "stale_before": current - self.lease}
         with self.sessions.begin() as session:
             for message_id in session.scalars(self._candidates, times).all():
                 token = uuid.uuid4().hex

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +42,11 @@ class RasaClient:
 
     def send(self, sender_id: str, text: str, *, lang: str, channel: str) -> RasaTurn:
         """Run one user turn through Rasa and read back what it understood."""
+        turn = uuid.uuid4().hex  # finds this turn in the tracker afterwards
         body = {
             "sender": sender_id,
             "message": text,
-            "metadata": {"lang": lang, "channel": channel},
+            "metadata": {"lang": lang, "channel": channel, "turn": turn},
             "input_channel": channel,
         }
         items = self._request("POST", "/webhooks/rest/webhook", json=body)
@@ -62,9 +64,17 @@ class RasaClient:
         try:
             tracker = self.tracker(sender_id)
         except RasaUnavailable:
-            # The turn itself succeeded; never repeat it just to learn the intent.
+            # Never repeat a turn that answered just to learn the intent; an empty answer that
+            # cannot be checked is taken for a failure (below) and the turn is run again.
+            if not replies:
+                raise
             tracker = {}
-        intent = (tracker.get("latest_message") or {}).get("intent") or {}
+        latest = tracker.get("latest_message") or {}
+        if tracker and (latest.get("metadata") or {}).get("turn") != turn:
+            # Rasa's REST channel answers 200 even when the turn failed inside it (its tracker
+            # store or the NLG endpoint down) and then saved nothing: run the turn again.
+            raise RasaUnavailable("turn not saved")
+        intent = latest.get("intent") or {}
         return RasaTurn(
             replies=replies,
             signals=signals,
