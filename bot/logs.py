@@ -77,7 +77,8 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "alembic", "multipart"):
+    # twilio logs each request's query (phone numbers) at INFO, formatted into the message.
+    for noisy in ("httpx", "httpcore", "alembic", "multipart", "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # uvicorn's own loggers: route them through our formatter; access lines carry only paths.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

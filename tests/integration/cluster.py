@@ -16,10 +16,12 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ QUESTIONS = [
     "can you help me find work",
     "what is cd4d",
 ]
+REDIS_OPTIONS = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 DONE_OUT = {OutStatus.SENT, OutStatus.DELIVERED, OutStatus.READ, OutStatus.FAILED}
 
 
@@ -84,7 +87,19 @@ class PrivatePostgres:
     def _ctl(self, action: str) -> list[str]:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         log = str(self.root / "postgres.log")
-        return ["pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-m", "fast", "-w", action]
+        return [
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            log,
+            "-o",
+            options,
+            "-m",
+            "fast",
+            "-w",
+            action,
+        ]
 
     def restart(self) -> None:
         """Stop (fast: every connection is cut) and start again."""
@@ -147,6 +162,7 @@ class Cluster:
     postgres: PrivatePostgres
     twilio: FakeTwilio
     rasa: list[ManagedProcess]
+    rasa_urls: list[str]
     gateway: ManagedProcess
     workers: list[ManagedProcess]
     others: list[ManagedProcess]
@@ -159,7 +175,8 @@ class Cluster:
     def post(self, phone: str, body: str, payload: str | None = None) -> str:
         """One WhatsApp message as a signed Twilio webhook; returns its MessageSid. Like Twilio,
         tries again (on the next gateway) until a gateway has stored it."""
-        sid = f"SM{next(self._sids):032x}"
+        number = next(self._sids)
+        sid = f"SM{uuid.uuid4().hex}"  # never one of the fake's own (SM000…n) reply sids
         form = {
             "MessageSid": sid,
             "SmsMessageSid": sid,
@@ -178,7 +195,8 @@ class Cluster:
         url = self.settings.public_url.rstrip("/") + "/webhooks/twilio"
         signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
         deadline = time.monotonic() + 60
-        for base in itertools.cycle(self.gateways):
+        first = number % len(self.gateways)  # spread over the gateways, as a load balancer does
+        for base in itertools.cycle(self.gateways[first:] + self.gateways[:first]):
             try:
                 response = self.http.post(
                     f"{base}/webhooks/twilio", data=form, headers={"X-Twilio-Signature": signature}
@@ -195,21 +213,43 @@ class Cluster:
     def new_phones(self, count: int) -> list[str]:
         return [f"+3162{next(self._phones):07d}" for _ in range(count)]
 
-    def accept_privacy(self, phones: list[str]) -> None:
-        """Each contact's first message and its acceptance of the privacy notice (the consent
-        gate); their replies are not measured."""
+    def accept_privacy(self, phones: list[str], timeout: float = 120.0) -> None:
+        """Each contact's first message and, where it was answered with the privacy notice (the
+        consent gate), the acceptance of the notice. Neither is measured."""
+        first = {self.post(phone, "hello"): phone for phone in phones}
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.rows()
+            conversation = {
+                m.conversation_id: first[m.channel_message_id]
+                for m in rows
+                if m.channel_message_id in first
+            }
+            offered: dict[str, set[str]] = {}
+            for m in rows:
+                if m.direction == Direction.OUT and m.conversation_id in conversation:
+                    payloads = {str(b["payload"]) for b in m.buttons or []}
+                    offered.setdefault(conversation[m.conversation_id], set()).update(payloads)
+            if len(offered) == len(phones):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"first messages unanswered after {timeout:.0f} s")
+            time.sleep(0.2)
         for phone in phones:
-            self.post(phone, "hello")
-        for phone in phones:
-            self.post(phone, "I agree", payload="consent:yes")
+            if "consent:yes" in offered[phone]:
+                self.post(phone, "I agree", payload="consent:yes")
 
-    def load(self, phones: list[str], per_phone: int) -> list[str]:
-        """``per_phone`` questions from each phone, written fast; returns the measured sids."""
-        return [
-            self.post(phone, QUESTIONS[n % len(QUESTIONS)])
-            for n in range(per_phone)
-            for phone in phones
-        ]
+    def load(self, phones: list[str], rounds: range) -> list[str]:
+        """One question from each phone per round, written fast; returns the measured sids."""
+        return [self.post(phone, QUESTIONS[n % len(QUESTIONS)]) for n in rounds for phone in phones]
+
+    def wait_replied(self, sids: list[str], count: int, timeout: float = 120.0) -> None:
+        """Until ``count`` of these messages have a reply the fake Twilio accepted."""
+        deadline = time.monotonic() + timeout
+        while self.replied(sids) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"fewer than {count} replies after {timeout:.0f} s")
+            time.sleep(0.2)
 
     # -- observing -------------------------------------------------------------------------
     def rows(self) -> list[Message]:
@@ -271,7 +311,9 @@ class Cluster:
             for m in inbound.values()
             if m.channel_message_id in sids and m.id not in delivered
         ]
-        result.lost += [s for s in sids if s not in {m.channel_message_id for m in inbound.values()}]
+        result.lost += [
+            s for s in sids if s not in {m.channel_message_id for m in inbound.values()}
+        ]
         order: dict[str, list[int]] = {}
         for m in accepted:
             if m["sid"] in by_sid:
@@ -286,12 +328,32 @@ class Cluster:
     def kill(self, process: ManagedProcess) -> None:
         """SIGKILL, without warning (the whole process group: Rasa has children)."""
         assert process.process is not None
-        os.killpg(process.process.pid, 9)
+        os.killpg(process.process.pid, signal.SIGKILL)
         process.process.wait()
 
     def restart(self, process: ManagedProcess) -> None:
         process.start()
         process.wait_ready(timeout=300)
+
+    def gateway_with_worker(self) -> tuple[ManagedProcess, str]:
+        """A second gateway on its own port running the worker loops in its process (the local
+        default), asking the second Rasa server; behind the same public URL as the first.
+        Returns the process (not started) and its URL."""
+        port = free_port()
+        with environment({**self.env, "BAKEN_PORT": str(port)}):
+            settings = Settings()
+            settings.run_worker_in_gateway = True
+            settings.rasa_url = self.rasa_urls[1]
+            return gateway(settings), settings.local_url
+
+    def wait_for_claims(self, timeout: float = 60.0) -> None:
+        """Until some worker holds a claim: a message being processed or being sent."""
+        busy = {InStatus.PROCESSING, OutStatus.SENDING}
+        deadline = time.monotonic() + timeout
+        while not any(m.status in busy for m in self.rows()):
+            if time.monotonic() > deadline:
+                raise AssertionError("no claim held")
+            time.sleep(0.02)
 
 
 def start_cluster(root: Path) -> Iterator[Cluster]:
@@ -350,8 +412,7 @@ def start_cluster(root: Path) -> Iterator[Cluster]:
             migrate(settings.database_url)
             redis = ManagedProcess(
                 name="redis",
-                argv=["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1"]
-                + ["--save", "", "--appendonly", "no"],
+                argv=["redis-server", "--port", str(redis_port), *REDIS_OPTIONS],
                 env=dict(os.environ),
                 cwd=root,
                 log_path=settings.var_dir / "log" / "redis.log",
@@ -395,6 +456,7 @@ def start_cluster(root: Path) -> Iterator[Cluster]:
                 postgres=postgres,
                 twilio=twilio,
                 rasa=rasa,
+                rasa_urls=rasa_urls,
                 gateway=front,
                 workers=workers,
                 others=[redis, actions],

@@ -22,8 +22,8 @@ from bot.privacy import crypto
 from bot.stack import ManagedProcess, action_server, gateway, rasa_server
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.train import ensure_model
-from tests.fakes.telegram_api import BOT_TOKEN, FakeTelegram
 from tests.conftest import OUTER_DATABASE_URL, on_postgresql, throwaway_database
+from tests.fakes.telegram_api import BOT_TOKEN, FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 TELEGRAM_SECRET = "test-secret-token_123"
