@@ -163,7 +163,8 @@ class Pipeline:
         current = now()
         times = {"now": current, "stale_before": current - self.lease}
         with self.sessions.begin() as session:
-            for message_id in session.scalars(self._candidates, times).all():
+            query = self._locked_candidates if is_postgresql(session) else self._candidates
+            for message_id in session.scalars(query, times).all():
                 token = uuid.uuid4().hex
                 params = {**times, "message_id": message_id, "token": token}
                 if rowcount(session.execute(self._take, params)):
