@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,9 +37,11 @@ OUTAGES = (
 class FakeTwilio(FakeServer):
     _sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     created: list[dict[str, Any]] = field(default_factory=list)
-    # Share of message creations refused with one of OUTAGES (seeded: the same run each time).
+    # Share of message creations refused with one of OUTAGES (seeded dice); one message is
+    # refused at most twice, so a test does not wait out a long chain of retry backoffs.
     failure_rate: float = 0.0
     _dice: random.Random = field(default_factory=lambda: random.Random(8))
+    _refused: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def answer(self, call: Call) -> tuple[int, dict[str, Any]]:
         if not call.path.endswith("/Messages.json"):
@@ -47,7 +50,9 @@ class FakeTwilio(FakeServer):
             return 200, self._page(call.query.get("To"))
         if not call.form.get("To"):
             return twilio_error(400, 21604, "A 'To' phone number is required.")
-        if self.failure_rate and self._dice.random() < self.failure_rate:
+        message = (call.form["To"], call.form.get("Body", ""))
+        if self._refused[message] < 2 and self._dice.random() < self.failure_rate:
+            self._refused[message] += 1
             return twilio_error(*self._dice.choice(OUTAGES))
         resource = self._create(call)
         self.created.append(resource)

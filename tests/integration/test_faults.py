@@ -22,7 +22,7 @@ from .cluster import Cluster, Report, start_cluster
 
 pytestmark = [pytest.mark.stack, pytest.mark.processes]
 
-CONVERSATIONS = 10
+CONVERSATIONS = 10  # per fault test; the test without faults writes twice as many
 ROUNDS = 4
 
 
@@ -43,7 +43,7 @@ def clean(sids: list[str]) -> Report:
 def test_two_workers_and_two_rasa_servers_answer_each_message_once_in_order(
     cluster: Cluster,
 ) -> None:
-    phones = cluster.new_phones(CONVERSATIONS)
+    phones = cluster.new_phones(2 * CONVERSATIONS)
     cluster.accept_privacy(phones)
     sids = cluster.load(phones, range(ROUNDS))
     cluster.wait_settled(sids)
