@@ -295,7 +295,7 @@ class Cluster:
         inbound = {m.id: m for m in rows if m.direction == Direction.IN}
         outbound = [m for m in rows if m.direction == Direction.OUT]
         by_sid = {m.channel_message_id: m for m in outbound if m.channel_message_id}
-        accepted = [m for m in self.twilio.created]
+        accepted = list(self.twilio.created)  # in the order the fake accepted them
         result = Report(measured=len(sids))
         # A send repeated: accepted twice for one row (only one SID recorded), or one turn
         # answered twice (the same reply text twice for one inbound message).
