@@ -9,7 +9,7 @@ RASA_ENV := .venv-rasa
 STAMP := $(VENV)/.installed
 
 .PHONY: run test install rasa-env model lint format i18n i18n-check test-gateway test-actions \
-	gateway-lock clean help browser i18n-inbox
+	gateway-lock clean help browser i18n-inbox test-pg
 
 help:
 	@echo "make run    - install what is missing, train if needed, start the whole stack"
@@ -66,6 +66,20 @@ browser:
 test-gateway: model browser
 	$(BIN)/pytest
 
+# The gateway suite again on PostgreSQL (production's database): every test, and the integration
+# stack, gets a throwaway database on the server at PG_URL. The `processes` tests (several
+# processes, faults) run once, in test-gateway, on a PostgreSQL cluster of their own.
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+test-pg: model browser
+	@if $(BIN)/python -c 'import sys, psycopg; psycopg.connect(sys.argv[1].replace("+psycopg", ""), connect_timeout=3).close()' \
+		'$(PG_URL)' 2>/dev/null; then \
+		echo "Running the gateway suite on PostgreSQL ($(PG_URL))"; \
+		BAKEN_DATABASE_URL='$(PG_URL)' $(BIN)/pytest -m 'not processes'; \
+	else \
+		echo "SKIPPED make test-pg: no PostgreSQL answers at $(PG_URL) (set PG_URL to use another)"; \
+	fi
+
 test-actions: rasa-env
 	$(RASA_ENV)/bin/python -m pytest tests/actions -o addopts="" -p no:cacheprovider -q
 
@@ -79,7 +93,7 @@ test-rasa: model
 			print(max((Settings().var_dir / "models").glob("baken-*.tar.gz"), key=lambda p: p.stat().st_mtime))')" \
 		--out var/rasa/test-results --fail-on-prediction-errors
 
-test: lint i18n-check test-actions test-rasa test-gateway
+test: lint i18n-check test-actions test-rasa test-gateway test-pg
 
 gateway-lock: $(STAMP)
 	{ echo "# Pinned gateway environment (Python 3.11+). Regenerate: make gateway-lock"; \

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Twilio's per-sender pace (messages per second); the sender never exceeds it.
     twilio_mps: float = 10.0
     send_claim_lease_seconds: float = 30.0
+    # After this an inbound message claimed by a worker that died is taken over by another.
+    inbound_claim_lease_seconds: float = 300.0
     # Channels (issue 3 wires them); a channel without credentials is simply off.
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""

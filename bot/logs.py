@@ -89,8 +89,8 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # twilio.http_client logs every request's headers at INFO: a dozen lines per message sent.
-    for noisy in ("httpx", "httpcore", "alembic", "multipart", "twilio.http_client"):
+    # twilio logs each request's query (phone numbers) at INFO, formatted into the message.
+    for noisy in ("httpx", "httpcore", "alembic", "multipart", "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # uvicorn's own loggers: route them through our formatter; access lines carry only paths.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

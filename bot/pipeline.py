@@ -16,9 +16,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import consent, languages, reminders
@@ -43,6 +43,7 @@ from bot.storage.repo import now, open_handoff, rowcount
 from bot.topics import TOPICS
 
 log = logging.getLogger(__name__)
+Row = TypeVarTuple("Row")
 
 CLAIM_LEASE = timedelta(minutes=5)
 URGENT_RESPONSE = "utter_urgent_safety"
@@ -102,6 +103,18 @@ def unfinished_before(message: type[Message], direction: Direction, statuses: li
     )
 
 
+def skip_locked(candidates: Select[*Row]) -> Select[*Row]:
+    """The PostgreSQL form of a claim's candidate query: the oldest candidate no other worker
+    has locked, locked until the claim commits (``FOR UPDATE SKIP LOCKED``). N workers never
+    wait for one another nor take the same row, so the claim's conditional update always wins.
+    SQLite has no row locks; there the conditional update alone picks the winner."""
+    return candidates.limit(1).with_for_update(skip_locked=True)
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 class Pipeline:
     def __init__(
         self,
@@ -111,8 +124,10 @@ class Pipeline:
         *,
         default_lang: str = "en",
         retry_max_seconds: float = 15.0,
+        lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self.sessions = sessions
+        self.lease = lease  # a claim older than this was lost (its worker died): taken over
         self.renderer = renderer
         self.rasa = rasa
         self.default_lang = default_lang
@@ -141,6 +156,7 @@ class Pipeline:
         .order_by(Message.id)
         .limit(20)
     )
+    _locked_candidates = skip_locked(_candidates)
     _take = (
         update(Message)
         .where(Message.id == bindparam("message_id"), _due)
@@ -152,9 +168,10 @@ class Pipeline:
     def claim_next(self) -> Claim | None:
         """Claim the oldest due inbound message whose conversation has nothing earlier waiting."""
         current = now()
-        times = {"now": current, "stale_before": current - CLAIM_LEASE}
+        times = {"now": current, "stale_before": current - self.lease}
         with self.sessions.begin() as session:
-            for message_id in session.scalars(self._candidates, times).all():
+            query = self._locked_candidates if is_postgresql(session) else self._candidates
+            for message_id in session.scalars(query, times).all():
                 token = uuid.uuid4().hex
                 params = {**times, "message_id": message_id, "token": token}
                 if rowcount(session.execute(self._take, params)):

@@ -20,7 +20,7 @@ from bot.channels import ChannelRegistry, Outgoing, SendResult
 from bot.errors import PermanentSendError, RateLimitedError, SendError, TemporarySendError
 from bot.messages import Button, Reply
 from bot.metrics import SEND, timed
-from bot.pipeline import unfinished_before
+from bot.pipeline import is_postgresql, skip_locked, unfinished_before
 from bot.storage.models import Contact, Direction, Message, OutStatus
 from bot.storage.repo import now, rowcount
 from bot.urn import address
@@ -82,6 +82,7 @@ class Sender:
         .order_by(Message.id)
         .limit(20)
     )
+    _locked_candidates = skip_locked(_candidates)
     _take = (
         update(Message)
         .where(Message.id == bindparam("message_id"), _due)
@@ -94,7 +95,8 @@ class Sender:
         current = now()
         times = {"now": current, "stale_before": current - self.lease}
         with self.sessions.begin() as session:
-            candidates = session.execute(self._candidates, times).all()
+            query = self._locked_candidates if is_postgresql(session) else self._candidates
+            candidates = session.execute(query, times).all()
             for message_id, status, claimed_at in candidates:
                 token = uuid.uuid4().hex
                 params = {**times, "message_id": message_id, "token": token}

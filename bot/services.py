@@ -112,6 +112,7 @@ def build_services(settings: Settings) -> Services:
             rasa,
             default_lang=settings.default_lang,
             retry_max_seconds=settings.retry_max_seconds,
+            lease=timedelta(seconds=settings.inbound_claim_lease_seconds),
         ),
         twilio=account,
         reminders=ReminderQueue(sessions, renderer, default_lang=settings.default_lang),

@@ -143,9 +143,12 @@ def action_server(settings: Settings) -> ManagedProcess:
     )
 
 
-def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) -> ManagedProcess:
-    """Rasa on ``model``; ``endpoints`` replaces the project's endpoints.yml (the benchmark's
-    bare Rasa has no NLG endpoint)."""
+def rasa_server(
+    settings: Settings, model: Path, endpoints: Path | None = None, name: str = "rasa"
+) -> ManagedProcess:
+    """Rasa with ``endpoints.yml`` (SQLite tracker store, no lock store) unless another endpoints
+    file is given, e.g. the production one, ``deploy/rasa/endpoints.yml``; ``name`` names its log
+    when several run side by side."""
     rasa = rasa_executable(settings)
     settings.rasa_tracker_db.parent.mkdir(parents=True, exist_ok=True)
     probe = RasaClient(settings.rasa_url, settings.internal_token, timeout=2.0)
@@ -170,7 +173,7 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path | None = None) 
         ],
         env=component_env(settings),
         cwd=settings.project_dir,
-        log_path=settings.var_dir / "log" / "rasa.log",
+        log_path=settings.var_dir / "log" / f"{name}.log",
         ready=probe.ready,
     )
 
@@ -183,6 +186,7 @@ def gateway(settings: Settings) -> ManagedProcess:
         BAKEN_VAR_DIR=str(settings.var_dir),
         BAKEN_DATABASE_URL=settings.database_url,
         BAKEN_RASA_URL=settings.rasa_url,
+        BAKEN_RUN_WORKER_IN_GATEWAY=str(settings.run_worker_in_gateway).lower(),
     )
     return ManagedProcess(
         name="gateway",
@@ -192,3 +196,22 @@ def gateway(settings: Settings) -> ManagedProcess:
         log_path=settings.var_dir / "log" / "gateway.log",
         ready=_http_ok(f"{settings.local_url}/healthz"),
     )
+
+
+def worker(settings: Settings, name: str = "worker") -> ManagedProcess:
+    """``baken worker`` on its own (next to a gateway started with the worker off)."""
+    env = dict(os.environ)
+    env.update(
+        BAKEN_VAR_DIR=str(settings.var_dir),
+        BAKEN_DATABASE_URL=settings.database_url,
+        BAKEN_RASA_URL=settings.rasa_url,
+    )
+    process = ManagedProcess(
+        name=name,
+        argv=[sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        cwd=settings.project_dir,
+        log_path=settings.var_dir / "log" / f"{name}.log",
+        ready=lambda: process.alive(),  # it serves no HTTP; alive after its start is enough
+    )
+    return process

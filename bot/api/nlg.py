@@ -42,10 +42,11 @@ def nlg(
         # Visible, not silent: the turn goes on without this one reply.
         log.error("nlg unknown response", extra={"response": name})
         return {"text": None}
-    intent = ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
+    latest = tracker.get("latest_message") or {}
+    intent = (latest.get("intent") or {}).get("name")
     if isinstance(intent, str):
         # What Rasa understood travels back with the reply (as custom JSON in its REST answer),
-        # so the pipeline needs no tracker read per turn: that read cost Rasa 8-27 ms of a
-        # 57-100 ms turn (docs/performance.md).
-        rendered["custom"] = {"intent": intent}
+        # with the gateway's id of the turn, so the pipeline needs no tracker read per turn:
+        # that read cost Rasa 8-27 ms of a 57-100 ms turn (docs/performance.md).
+        rendered["custom"] = {"intent": intent, "turn": (latest.get("metadata") or {}).get("turn")}
     return rendered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,8 @@ import httpx
 
 from bot.messages import Button, Reply
 from bot.metrics import RASA_CALL, timed
+
+NLG_KEYS = {"intent", "turn"}  # what our NLG endpoint adds to each reply
 
 
 class RasaUnavailable(RuntimeError):
@@ -54,10 +57,11 @@ class RasaClient:
 
     def send(self, sender_id: str, text: str, *, lang: str, channel: str) -> RasaTurn:
         """Run one user turn through Rasa; what it understood comes with the replies."""
+        turn = uuid.uuid4().hex  # identifies this turn in the NLG request and the tracker
         body = {
             "sender": sender_id,
             "message": text,
-            "metadata": {"lang": lang, "channel": channel},
+            "metadata": {"lang": lang, "channel": channel, "turn": turn},
             "input_channel": channel,
         }
         items = self._request("POST", "/webhooks/rest/webhook", json=body)
@@ -66,8 +70,9 @@ class RasaClient:
         intent: str | None = None
         for item in items:
             custom = item.get("custom")
-            if isinstance(custom, dict) and set(custom) == {"intent"}:
-                intent = str(custom["intent"])  # added to each reply by our NLG endpoint
+            if isinstance(custom, dict) and "intent" in custom and set(custom) <= NLG_KEYS:
+                if custom.get("turn") == turn:
+                    intent = str(custom["intent"])  # added to each reply by our NLG endpoint
             elif isinstance(custom, dict):
                 signals.append(custom)
             if item.get("text"):
@@ -76,17 +81,26 @@ class RasaClient:
                     for b in item.get("buttons") or []
                 )
                 replies.append(Reply(text=item["text"], buttons=buttons))
-        if intent is None:  # a turn without a rendered reply: ask the tracker
-            intent = self._latest_intent(sender_id)
+        if intent is None:  # no reply rendered for this turn: check it in the tracker
+            intent = self._checked_intent(sender_id, turn, answered=bool(replies))
         return RasaTurn(replies=replies, signals=signals, intent=intent)
 
-    def _latest_intent(self, sender_id: str) -> str | None:
+    def _checked_intent(self, sender_id: str, turn: str, *, answered: bool) -> str | None:
+        """The intent of ``turn`` from the tracker; raises if Rasa did not save the turn.
+
+        Rasa's REST channel answers 200 even when the turn failed inside it (its tracker store or
+        the NLG endpoint down) and then saved nothing: such a turn is run again. A turn that did
+        answer is never repeated just to learn its intent."""
         try:
             tracker = self.tracker(sender_id)
         except RasaUnavailable:
-            # The turn itself succeeded; never repeat it just to learn the intent.
+            if not answered:
+                raise
             return None
-        name = ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
+        latest = tracker.get("latest_message") or {}
+        if (latest.get("metadata") or {}).get("turn") != turn:
+            raise RasaUnavailable("turn not saved")
+        name = (latest.get("intent") or {}).get("name")
         return str(name) if name else None
 
     def tracker(self, sender_id: str) -> dict[str, Any]:

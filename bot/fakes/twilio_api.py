@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,11 +25,24 @@ def twilio_error(status: int, code: int, message: str) -> tuple[int, dict[str, A
     }
 
 
+# What Twilio answers when it cannot take a message now (a retry later succeeds).
+OUTAGES = (
+    (500, 20500, "Internal Server Error"),
+    (503, 20503, "Service Unavailable"),
+    (429, 20429, "Too Many Requests"),
+)
+
+
 @dataclass
 class FakeTwilio(FakeServer):
     _sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     created: list[dict[str, Any]] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    # Share of message creations refused with one of OUTAGES (seeded dice); one message is
+    # refused at most twice, so a test does not wait out a long chain of retry backoffs.
+    failure_rate: float = 0.0
+    _dice: random.Random = field(default_factory=lambda: random.Random(8))
+    _refused: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def answer(self, call: Call) -> tuple[int, dict[str, Any]]:
         if call.method == "DELETE":
@@ -38,6 +53,10 @@ class FakeTwilio(FakeServer):
             return 200, self._page(call.query.get("To"))
         if not call.form.get("To"):
             return twilio_error(400, 21604, "A 'To' phone number is required.")
+        message = (call.form["To"], call.form.get("Body", ""))
+        if self._refused[message] < 2 and self._dice.random() < self.failure_rate:
+            self._refused[message] += 1
+            return twilio_error(*self._dice.choice(OUTAGES))
         resource = self._create(call)
         self.created.append(resource)
         return 201, resource

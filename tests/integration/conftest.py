@@ -1,6 +1,7 @@
 """The real stack, once per test session: the trained Rasa model in a real Rasa server, the real
 action server and the gateway as its own process (``baken serve``), on free local ports, with a
-fresh SQLite database in a temporary folder. Nothing of our own is mocked."""
+fresh SQLite database in a temporary folder (or a throwaway PostgreSQL database when the suite runs
+on PostgreSQL, ``make test-pg``). Nothing of our own is mocked."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.config import Settings
 from bot.fakes.telegram_api import BOT_TOKEN, FakeTelegram
@@ -21,6 +24,7 @@ from bot.privacy import crypto
 from bot.stack import ManagedProcess, action_server, gateway, rasa_server
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.train import ensure_model
+from tests.conftest import OUTER_DATABASE_URL, on_postgresql, throwaway_database
 
 TELEGRAM_SECRET = "test-secret-token_123"
 WHATSAPP_FROM = "whatsapp:+31970100000"
@@ -115,10 +119,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "BAKEN_ERASE_DELAY_SECONDS": "2",
         "BAKEN_LOG_LEVEL": "DEBUG",
     }
+    cleanup = ExitStack()
+    if on_postgresql():
+        env["BAKEN_DATABASE_URL"] = cleanup.enter_context(throwaway_database(OUTER_DATABASE_URL))
+        env["BAKEN_SECRET_KEY"] = Fernet.generate_key().decode()
+        env["BAKEN_DATA_KEYS"] = Fernet.generate_key().decode()
     saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     for name in ("BAKEN_DATABASE_URL", "BAKEN_SECRET_KEY", "BAKEN_DATA_KEYS"):
-        os.environ.pop(name, None)
+        saved.setdefault(name, os.environ.pop(name, None))
+    os.environ.update(env)
     settings = Settings()
     settings.ensure_keys()
     model = ensure_model(settings, echo=False)
@@ -140,6 +149,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        cleanup.close()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, select, text
 
@@ -77,6 +78,7 @@ def test_every_personal_field_is_an_encrypted_column() -> None:
     } <= columns
 
 
+@pytest.mark.embedded
 def test_baken_keys_rotate_new_key_in_the_embedded_default(services: Services) -> None:
     import json
     import os

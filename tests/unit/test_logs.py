@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import logging
 
-from bot.logs import JsonFormatter
+from bot.logs import JsonFormatter, configure_logging
 
 
 def test_only_whitelisted_fields_are_written() -> None:
@@ -29,3 +29,16 @@ def test_exception_messages_are_not_written() -> None:
     line = JsonFormatter().format(record)
     assert "ValueError" in line
     assert "3161234" not in line
+
+
+def test_the_twilio_client_does_not_log_its_requests() -> None:
+    """twilio-python writes each request's query (``To`` phone numbers) into its INFO lines."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("DEBUG")
+        assert not logging.getLogger("twilio.http_client").isEnabledFor(logging.INFO)
+        assert logging.getLogger("bot.sender").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)

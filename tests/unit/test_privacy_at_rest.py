@@ -31,11 +31,14 @@ def test_message_text_and_urn_are_not_stored_in_plain_text(services: Services) -
     assert "Amina" not in raw_text
     assert "31612345678" not in "".join(raw_urn)
     services.engine.dispose()
-    db_file = Path(services.settings.database_url.split("///", 1)[1])
-    for path in db_file.parent.glob(db_file.name + "*"):  # the database, its WAL and SHM
-        content = path.read_bytes()
-        assert b"Amina" not in content
-        assert b"31612345678" not in content
+    if services.engine.dialect.name == "sqlite":  # the database file, its WAL and SHM too
+        db_file = Path(services.settings.database_url.split("///", 1)[1])
+        files = list(db_file.parent.glob(db_file.name + "*"))
+        assert files
+        for path in files:
+            content = path.read_bytes()
+            assert b"Amina" not in content
+            assert b"31612345678" not in content
     with services.sessions() as db:
         contact = find_contact(db, services.keys, "whatsapp:+31612345678")
         assert contact is not None and contact.urn == "tel:+31612345678"
