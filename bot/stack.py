@@ -166,6 +166,8 @@ def rasa_server(
             str(endpoints or settings.project_dir / "endpoints.yml"),
             "--credentials",
             str(settings.project_dir / "credentials.yml"),
+            "--logging-config-file",
+            str(settings.project_dir / "rasa-logging.yml"),
             "--interface",
             urlsplit(settings.rasa_url).hostname or "127.0.0.1",
             "--port",

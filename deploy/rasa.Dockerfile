@@ -18,7 +18,7 @@ RUN pip install -r requirements/rasa.txt -c requirements/rasa.lock \
     && useradd --system --uid 10001 --create-home rasa \
     && mkdir -p /models && chown rasa /models
 
-COPY config.yml credentials.yml ./
+COPY config.yml credentials.yml rasa-logging.yml ./
 COPY dialogues dialogues
 COPY actions actions
 COPY deploy/rasa-entrypoint.sh /usr/local/bin/rasa-entrypoint
