@@ -368,6 +368,7 @@ def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
     "--separate-worker", is_flag=True, help="`baken worker` apart from `baken serve --no-worker`."
 )
 @click.option("--mps", default=80.0, show_default=True, help="Twilio pace, messages/s.")
+@click.option("--database-url", help="An empty database for the gateway (default: a SQLite file).")
 @click.option("--drain", default=60.0, show_default=True, help="Seconds without a new reply.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
@@ -385,6 +386,7 @@ def bench_pipeline(
     concurrency: int | None,
     separate_worker: bool,
     mps: float,
+    database_url: str | None,
     drain: float,
     as_json: bool,
     plot_to: Path | None,
@@ -405,6 +407,7 @@ def bench_pipeline(
         mps=mps,
         drain_s=drain,
         plot_to=plot_to,
+        database_url=database_url,
     )
     if as_json:
         click.echo(json.dumps(result))

@@ -150,7 +150,7 @@ class Settings(BaseSettings):
         if not self.is_embedded:
             raise ConfigError(
                 "BAKEN_SECRET_KEY and BAKEN_DATA_KEYS must be set when the database is not the "
-                "embedded SQLite default (see docs/configuration.md)."
+                "embedded SQLite default (see the Settings in README.md)."
             )
         created = False
         if not self.keys_file.exists():

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
@@ -133,20 +134,27 @@ def cpu_ms_per_message(
     return {name: round((after[name] - before[name]) * 1000 / max(n, 1), 1) for name in after}
 
 
-def start_stack(workdir: Path, concurrency: int, mps: float, separate_worker: bool) -> Stack:
+def start_stack(
+    workdir: Path,
+    concurrency: int,
+    mps: float,
+    separate_worker: bool,
+    database_url: str | None = None,
+) -> Stack:
     """The stack on free ports; ``separate_worker``: ``baken serve --no-worker`` plus
-    ``baken worker`` instead of the worker inside the gateway."""
+    ``baken worker`` instead of the worker inside the gateway; ``database_url``: an empty
+    database for the gateway instead of a SQLite file (fresh keys are made for the run)."""
     twilio = TimedTwilio().start()
     port = free_port()
     settings = Settings(
         var_dir=workdir / "var",
-        database_url=f"sqlite:///{workdir / 'var' / 'bench.db'}",
+        database_url=database_url or f"sqlite:///{workdir / 'var' / 'bench.db'}",
         port=port,
         public_url=f"http://127.0.0.1:{port}",
         rasa_url=f"http://127.0.0.1:{free_port()}",
         actions_url=f"http://127.0.0.1:{free_port()}",
-        secret_key="",
-        data_keys=[],
+        secret_key=Fernet.generate_key().decode() if database_url else "",
+        data_keys=[Fernet.generate_key().decode()] if database_url else [],
     )
     settings.ensure_keys()
     migrate(settings.database_url)
@@ -157,6 +165,10 @@ def start_stack(workdir: Path, concurrency: int, mps: float, separate_worker: bo
     web = gateway(settings)
     for secret in ("BAKEN_SECRET_KEY", "BAKEN_DATA_KEYS"):
         web.env.pop(secret, None)  # the gateway reads the bench's own var/keys.json
+    if database_url:  # outside the embedded default the keys must come from the environment
+        web.env.update(
+            BAKEN_SECRET_KEY=settings.secret_key, BAKEN_DATA_KEYS=",".join(settings.data_keys)
+        )
     web.env.update(
         BAKEN_PUBLIC_URL=settings.public_url,
         BAKEN_ACTIONS_URL=settings.actions_url,
@@ -496,12 +508,13 @@ def run(
     mps: float = 80.0,
     drain_s: float = 60.0,
     plot_to: Path | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """Bare Rasa's capacity, then the gateway at ``load`` (or ``load_factor`` × capacity); with
     ``sweep``, at each of those factors too (the last result is the one reported on top)."""
     workdir = Path(tempfile.mkdtemp(prefix="baken-bench-pipeline-"))
     concurrency = concurrency or Settings().worker_concurrency
-    stack = start_stack(workdir, concurrency, mps, separate_worker)
+    stack = start_stack(workdir, concurrency, mps, separate_worker, database_url)
     try:
         levels, bare_cpu_ms = bare_capacity(stack, messages, contacts)
         best_level, bare = max(levels.items(), key=lambda item: item[1])
@@ -528,6 +541,7 @@ def run(
         "contacts": contacts,
         "worker_concurrency": concurrency,
         "separate_worker": separate_worker,
+        "database": "sqlite" if database_url is None else database_url.split(":", 1)[0],
         "sweep": [
             {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in runs[:-1]
         ],
