@@ -35,21 +35,10 @@ from bot.storage.models import (
     Message,
     RetentionPurge,
 )
+from bot.topics import SERVICE_OF_TOPIC
 
 log = logging.getLogger(__name__)
 
-SERVICE_TOPICS = {
-    "return_info": "return",
-    "return_eligibility": "return",
-    "reintegration_support": "return",
-    "travel_documents": "return",
-    "return_special_needs": "return",
-    "detention": "return",
-    "family_reunification": "family_reunification",
-    "resettlement": "resettlement",
-    "labour_market": "labour_market",
-    "cd4d": "cd4d",
-}
 ACTIVE_APPOINTMENTS = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
 GENERAL = "general"
 NO_CONSENT = "no_consent"
@@ -132,12 +121,12 @@ class Retention:
             .where(
                 Message.conversation_id == conversation_id,
                 Message.direction == Direction.IN,
-                Message.topic.in_(SERVICE_TOPICS),
+                Message.topic.in_(SERVICE_OF_TOPIC),
             )
             .order_by(Message.id.desc())
             .limit(1)
         )
-        return SERVICE_TOPICS.get(topic or "", GENERAL)
+        return SERVICE_OF_TOPIC.get(topic or "", GENERAL)
 
     def _due(self, session: Session, at: datetime) -> dict[int, str]:
         """Conversations past their period, with the service each was counted under."""

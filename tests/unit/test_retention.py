@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.config import PROJECT_DIR
 from bot.privacy.retention import Policy, Retention
 from bot.services import Services
 from bot.storage.models import (
@@ -23,6 +25,7 @@ from bot.storage.models import (
     RetentionPurge,
 )
 from bot.storage.repo import get_or_create_contact
+from bot.topics import SERVICE_OF_TOPIC
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 POLICY = Policy(
@@ -175,3 +178,17 @@ def test_purged_whatsapp_messages_are_deleted_at_twilio_too(services: Services) 
     retention(services).run(NOW)
     with services.sessions() as db:
         assert len(db.scalars(select(ProviderDeletion)).all()) == 2  # the question and the answer
+
+
+def test_the_service_of_a_topic_is_the_same_for_the_intake() -> None:
+    """The gateway and the actions (two environments) keep one mapping each; they must agree."""
+    source = (PROJECT_DIR / "actions" / "intake.py").read_text(encoding="utf-8")
+    [assignment] = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(node.target, ast.Name)
+        and node.target.id == "SERVICE_BY_INTENT"
+    ]
+    assert assignment.value is not None
+    assert ast.literal_eval(assignment.value) == SERVICE_OF_TOPIC
