@@ -211,7 +211,8 @@ class Pipeline:
                     )
                 ),
                 consented=contact.consent_at is not None,
-                waiting=self._waiting_for_consent(session, message),
+                # Only a person who has not accepted yet can have a message waiting for it.
+                waiting=None if contact.consent_at else self._waiting_for_consent(session, message),
             )
 
     @staticmethod
@@ -293,18 +294,11 @@ class Pipeline:
             return Outcome(
                 status=InStatus.HANDLED, replies=[self.picker(turn.lang)], topic="change_language"
             )
-        lang = turn.lang
-        if not turn.lang_chosen:
-            # First contact: answer at once (in the language the script suggests) and offer the
-            # language choice after the answer; it is offered once, not forced.
-            lang = languages.guess(text, self.languages) or turn.lang
         if not text.strip():
             # A voice note, photo or document alone: kept for a counsellor, not understood.
-            rendered = self.renderer.render(MEDIA_RESPONSE, lang)
-            return self._first_contact(
-                turn, Outcome(status=InStatus.HANDLED, replies=[self._reply(rendered)]), lang
-            )
-        return self._first_contact(turn, self._ask_rasa(turn, text, lang), lang)
+            rendered = self.renderer.render(MEDIA_RESPONSE, turn.lang)
+            return Outcome(status=InStatus.HANDLED, replies=[self._reply(rendered)])
+        return self._ask_rasa(turn, text, turn.lang)
 
     def _ask_rasa(self, turn: Turn, text: str, lang: str) -> Outcome:
         if turn.resume_handoff is not None:
@@ -369,7 +363,7 @@ class Pipeline:
         """Record the acceptance and answer the message that waited for it, if it had words."""
         thanks = self._reply(self.renderer.render(consent.THANKS_RESPONSE, lang))
         question = turn.waiting[1] if turn.waiting else ""
-        if question.strip() and not triage(question).urgent:
+        if question.strip():  # never urgent: triage answered those before they could wait
             outcome = self._ask_rasa(turn, question, lang)
             outcome.replies = [thanks, *outcome.replies]
         else:
@@ -400,14 +394,6 @@ class Pipeline:
         except RasaUnavailable:
             return False
         return intent.get("name") == "urgent_safety"
-
-    def _first_contact(self, turn: Turn, outcome: Outcome, lang: str) -> Outcome:
-        """On first contact, remember the language used and offer the choice after the answer."""
-        if turn.lang_chosen or outcome.topic == "change_language":
-            return outcome
-        outcome.lang = lang
-        outcome.replies = [*outcome.replies, self.picker(lang)]
-        return outcome
 
     @property
     def languages(self) -> list[str]:

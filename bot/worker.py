@@ -48,6 +48,8 @@ class Worker:
         self.outbox_wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._next_retention: datetime | None = None
+        self._provider_cleanup = ProviderCleanup(services.sessions, services.twilio)
+        self._retention = retention_for(services.settings, services.sessions)
 
     def _process(self) -> bool:
         done = self.services.pipeline.process_next()
@@ -72,9 +74,9 @@ class Worker:
             delay=timedelta(seconds=settings.erase_delay_seconds),
             at=at,
         )
-        ProviderCleanup(self.services.sessions, self.services.twilio).run(at)
+        self._provider_cleanup.run(at)
         if self._next_retention is None or at >= self._next_retention:
-            retention_for(settings, self.services.sessions).run(at)
+            self._retention.run(at)
             self._next_retention = at + timedelta(minutes=settings.retention_interval_minutes)
         return False
 

@@ -160,9 +160,7 @@ class Retention:
             return []
         ids = list(due)
         rows = session.execute(
-            select(Conversation.id, Conversation.contact_id, Conversation.closed_at).where(
-                Conversation.id.in_(ids)
-            )
+            select(Conversation.id, Conversation.contact_id).where(Conversation.id.in_(ids))
         ).all()
         messages = Counter(
             dict(
@@ -180,7 +178,7 @@ class Retention:
         session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
         removed = self._remove_empty_contacts(session, {r.contact_id for r in rows})
         records: dict[str, RetentionPurge] = {}
-        for conversation_id, contact_id, _ in rows:
+        for conversation_id, contact_id in rows:
             service = due[conversation_id]
             record = records.setdefault(
                 service,
