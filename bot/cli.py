@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import click
 import httpx
@@ -193,8 +195,6 @@ def _operator() -> str:
 @click.argument("urn")
 def export(urn: str) -> None:
     """Print everything held about a person (URN such as web:s1, whatsapp:+316…) as JSON."""
-    import json
-
     from bot.inbox.conversation import audit
     from bot.privacy.subject import UnknownPerson
     from bot.privacy.subject import export as export_person
@@ -241,8 +241,6 @@ def erase(urn: str, yes: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the records as one JSON object.")
 def purge(as_json: bool) -> None:
     """Run retention now: close idle conversations, purge those past their period."""
-    import json
-
     from bot.privacy.retention import retention_for
     from bot.services import build_services
     from bot.storage.repo import now
@@ -275,8 +273,6 @@ def keys() -> None:
 @click.option("--new-key", is_flag=True, help="First add a new key to var/keys.json (embedded).")
 def keys_rotate(new_key: bool) -> None:
     """Re-encrypt every personal field (and Rasa's tracker events) with the newest data key."""
-    import json
-
     from cryptography.fernet import Fernet
 
     from bot.privacy.crypto import DataCipher
@@ -305,6 +301,16 @@ def keys_rotate(new_key: bool) -> None:
     )
 
 
+def _print_result(result: dict[str, Any], as_json: bool) -> None:
+    """A benchmark's result: one JSON object, or one aligned line per field."""
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    width = max(map(len, result), default=0)
+    for key, value in result.items():
+        click.echo(f"{key:>{width}}: {value}")
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks against local fakes (results: docs/performance.md)."""
@@ -322,17 +328,12 @@ def bench() -> None:
 )
 def bench_reminders(count: int, rate: float, as_json: bool, plot_to: Path | None) -> None:
     """Send N due reminders with a worker killed halfway; count lost and duplicate messages."""
-    import json
     import os
 
     from bot.bench.reminders import run
 
     result = run(count, rate, os.environ.get("BAKEN_DATABASE_URL"), plot_to)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>14}: {value}")
+    _print_result(result, as_json)
 
 
 @bench.command(name="metrics")
@@ -342,17 +343,12 @@ def bench_reminders(count: int, rate: float, as_json: bool, plot_to: Path | None
 def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
     """Time the database part of GET /metrics over N stored messages (an empty database in
     BAKEN_DATABASE_URL, else a temporary SQLite file)."""
-    import json
     import os
 
     from bot.bench.metrics import run
 
     result = run(messages, scrapes, os.environ.get("BAKEN_DATABASE_URL"))
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>16}: {value}")
+    _print_result(result, as_json)
 
 
 @bench.command(name="pipeline")
@@ -392,8 +388,6 @@ def bench_pipeline(
     plot_to: Path | None,
 ) -> None:
     """Signed Twilio webhooks into a real stack against bare Rasa: latency, throughput, loss."""
-    import json
-
     from bot.bench.pipeline import run
 
     result = run(
@@ -409,11 +403,7 @@ def bench_pipeline(
         plot_to=plot_to,
         database_url=database_url,
     )
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>22}: {value}")
+    _print_result(result, as_json)
 
 
 @bench.command(name="model")
@@ -427,8 +417,6 @@ def bench_pipeline(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench_model(dev_files: tuple[Path, ...], names: tuple[str, ...], as_json: bool) -> None:
     """Compare Rasa pipelines: training time, parse latency, accuracy on dev sets (JSONL)."""
-    import json
-
     from bot.bench.model import run
 
     try:
@@ -461,8 +449,6 @@ def eval_command(file: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def content_command(as_json: bool) -> None:
     """Per reply: sources, reviewed date and age, languages translated (exit 1 on problems)."""
-    import json
-
     from bot.content import as_json as content_json
     from bot.content import as_text, report
 
