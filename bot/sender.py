@@ -63,12 +63,23 @@ class Sender:
 
     # The claim statements are built once: building SQLAlchemy expressions per message costs
     # more than running them.
-    _due = or_(
-        and_(
-            Message.status.in_([OutStatus.QUEUED, OutStatus.ERRORED]),
-            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= bindparam("now")),
+    # The IN list repeats what the OR says, in a form the queue index can use (as the
+    # pipeline's claim does).
+    _due = and_(
+        Message.status.in_([OutStatus.QUEUED, OutStatus.ERRORED, OutStatus.SENDING]),
+        or_(
+            and_(
+                Message.status.in_([OutStatus.QUEUED, OutStatus.ERRORED]),
+                or_(
+                    Message.next_attempt_at.is_(None),
+                    Message.next_attempt_at <= bindparam("now"),
+                ),
+            ),
+            and_(
+                Message.status == OutStatus.SENDING,
+                Message.claimed_at < bindparam("stale_before"),
+            ),
         ),
-        and_(Message.status == OutStatus.SENDING, Message.claimed_at < bindparam("stale_before")),
     )
     _candidates = (
         select(Message.id, Message.status, Message.claimed_at)
@@ -91,6 +102,13 @@ class Sender:
         )
     )
 
+    # When this person last wrote on WhatsApp: its 24-hour window (ix_messages_contact).
+    _last_whatsapp_inbound = select(func.max(Message.created_at)).where(
+        Message.contact_id == bindparam("contact_id"),
+        Message.direction == Direction.IN,
+        Message.channel == "whatsapp",
+    )
+
     def _claim(self) -> Claimed | None:
         current = now()
         times = {"now": current, "stale_before": current - self.lease}
@@ -109,13 +127,7 @@ class Sender:
         contact = session.get_one(Contact, message.contact_id)
         window_open = True
         if message.channel == "whatsapp":
-            last = session.scalar(
-                select(func.max(Message.created_at)).where(
-                    Message.contact_id == contact.id,
-                    Message.direction == Direction.IN,
-                    Message.channel == "whatsapp",
-                )
-            )
+            last = session.scalar(self._last_whatsapp_inbound, {"contact_id": contact.id})
             window_open = last is not None and now() - last < WHATSAPP_WINDOW
         return Outgoing(
             message_id=message.id,

@@ -15,7 +15,8 @@ from bot.storage.repo import store_inbound
 log = logging.getLogger(__name__)
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: FastAPI would run a plain function in its thread pool, a hop per request.
     svc: Services = request.app.state.services
     return svc
 

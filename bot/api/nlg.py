@@ -1,5 +1,6 @@
 """Rasa's NLG endpoint (``endpoints.yml: nlg``): Rasa names a response, we render it in the
-person's language. Internal: protected by the shared token Rasa sends as ``?token=``."""
+person's language. Internal: protected by the shared token Rasa sends as ``?token=``.
+Rendering is quick and touches no database, so it runs on the event loop, not in a thread."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ router = APIRouter()
 
 
 @router.post("/nlg", include_in_schema=False)
-def nlg(
+async def nlg(
     svc: Annotated[Services, Depends(services)],
     request: Annotated[dict[str, Any], Body()],
     token: Annotated[str, Query()] = "",

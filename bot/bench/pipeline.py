@@ -4,7 +4,9 @@ Twilio API), compared with bare Rasa serving the same model.
 
 1. **Bare Rasa**: a second Rasa server on the same model, with the same action server and tracker
    store but no NLG endpoint (it renders its domain responses itself), is sent the benchmark
-   messages on its REST channel at concurrency 1, 2, 4, … ; its best throughput is the capacity.
+   messages on its REST channel at concurrency 1, 2, 4, … to find its best concurrency; at that
+   concurrency it then gets the gateway's conversations (the same people, the same messages in
+   the same order), whose throughput is the capacity.
 2. **Gateway**: each contact first writes once and accepts the privacy notice (``consent:yes``;
    harmless before the consent gate exists), not measured. Then ``messages`` webhooks from
    ``contacts`` people are sent open-loop at ``load`` per second (default: ``load_factor`` ×
@@ -218,45 +220,74 @@ def sessions_for(settings: Settings) -> sessionmaker[Session]:
 # -- phase 1: bare Rasa ------------------------------------------------------------------------
 
 
-async def bare_level(url: str, level: int, requests: int, contacts: int) -> float:
-    """Turns per second of bare Rasa's REST channel with ``level`` requests in flight."""
-    queue = iter(range(requests))
+def conversations(prefix: str, start: int, count: int, contacts: int) -> list[tuple[str, str]]:
+    """(sender, text) of messages ``start`` … ``start + count - 1`` of a run, as
+    ``contact_and_text`` orders them."""
+    return [
+        (f"{prefix}-{contact}", text)
+        for contact, text in (contact_and_text(n, contacts) for n in range(start, start + count))
+    ]
+
+
+async def bare_run(url: str, level: int, messages: list[tuple[str, str]]) -> float:
+    """Turns per second of bare Rasa's REST channel, ``messages`` taken in order with ``level``
+    requests in flight."""
+    queue = iter(messages)
     limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
 
         async def worker() -> None:
-            for n in queue:
-                contact, text = contact_and_text(n, contacts)
-                body = {"sender": f"bare{level}-{contact}", "message": text}
-                response = await client.post("/webhooks/rest/webhook", json=body)
+            for sender, text in queue:
+                response = await client.post(
+                    "/webhooks/rest/webhook", json={"sender": sender, "message": text}
+                )
                 response.raise_for_status()
                 if not any(item.get("text") for item in response.json()):
                     raise RuntimeError("bare Rasa answered a benchmark message without a reply")
 
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(level)))
-        return requests / (time.monotonic() - started)
+        return len(messages) / (time.monotonic() - started)
 
 
-def bare_capacity(stack: Stack, messages: int, contacts: int) -> tuple[dict[int, float], float]:
-    """Throughput per concurrency level, doubling until two levels in a row gain nothing; and
-    bare Rasa's CPU milliseconds per message over all levels."""
-    results: dict[int, float] = {}
-    asyncio.run(bare_level(stack.bare_url, 4, 8, contacts))  # warm-up: the first turns are slow
-    bare = stack.parts["bare"]
-    cpu_before, total = cpu_seconds(bare), 0
+@dataclass
+class Bare:
+    msgs_per_s: float  # at the best concurrency, on the same conversations as the gateway
+    best_level: int
+    by_level: dict[int, float]
+    cpu_ms_per_msg: float
+
+
+def bare_capacity(stack: Stack, messages: int, contacts: int) -> Bare:
+    """Bare Rasa's capacity on the conversations the gateway will get.
+
+    First the best concurrency: short runs at 1, 2, 4, … in flight (fresh people at each level),
+    doubling until two levels in a row gain nothing. Then, at that concurrency, the measured run
+    itself: each of ``contacts`` people writes once (not measured), then the same ``messages`` in
+    the same order as through the gateway. Rasa's cost per turn grows with the conversation (it
+    loads, replays and saves the whole tracker), so the level runs alone, with their two-turn
+    conversations, would overstate it against the gateway's ten-turn ones."""
+    url = stack.bare_url
+    asyncio.run(bare_run(url, 4, conversations("warm", 0, 8, contacts)))  # the first turns are slow
+    levels: dict[int, float] = {}
     worse = 0
     for level in LEVELS:
-        requests = max(2 * level, min(messages, 200))
-        results[level] = asyncio.run(bare_level(stack.bare_url, level, requests, contacts))
-        total += requests
-        if results[level] > max(results.values()) * 0.999 or len(results) == 1:
+        count = max(2 * level, min(messages, 200))
+        levels[level] = asyncio.run(
+            bare_run(url, level, conversations(f"bare{level}", 0, count, contacts))
+        )
+        if levels[level] > max(levels.values()) * 0.999 or len(levels) == 1:
             worse = 0
         else:
             worse += 1
             if worse == 2:
                 break
-    return results, (cpu_seconds(bare) - cpu_before) * 1000 / total
+    best = max(levels, key=lambda level: levels[level])
+    asyncio.run(bare_run(url, best, conversations("same", 0, contacts, contacts)))
+    cpu_before = cpu_seconds(stack.parts["bare"])
+    rate = asyncio.run(bare_run(url, best, conversations("same", contacts, messages, contacts)))
+    cpu_ms = (cpu_seconds(stack.parts["bare"]) - cpu_before) * 1000 / messages
+    return Bare(rate, best, levels, cpu_ms)
 
 
 # -- phase 2: through the gateway --------------------------------------------------------------
@@ -516,27 +547,30 @@ def run(
     concurrency = concurrency or Settings().worker_concurrency
     stack = start_stack(workdir, concurrency, mps, separate_worker, database_url)
     try:
-        levels, bare_cpu_ms = bare_capacity(stack, messages, contacts)
-        best_level, bare = max(levels.items(), key=lambda item: item[1])
+        bare = bare_capacity(stack, messages, contacts)
         factors = [*(sweep or []), load_factor]
         runs = []
         for run_id, factor in enumerate(factors):
-            rate = load if load is not None and run_id == len(factors) - 1 else factor * bare
+            rate = (
+                load
+                if load is not None and run_id == len(factors) - 1
+                else factor * bare.msgs_per_s
+            )
             runs.append(measure(stack, run_id, messages, contacts, rate, drain_s))
     finally:
         stack.stop()
     if plot_to is not None:
-        plot(runs, bare, plot_to)
+        plot(runs, bare.msgs_per_s, plot_to)
     shutil.rmtree(workdir, ignore_errors=True)
     main = runs[-1]
     rounded = {k: round(v, 2) if isinstance(v, float) else v for k, v in main.items()}
     return {
-        "throughput_ratio": round(main["msgs_per_s"] / bare, 3),
+        "throughput_ratio": round(main["msgs_per_s"] / bare.msgs_per_s, 3),
         **rounded,
-        "bare_msgs_per_s": round(bare, 2),
-        "bare_best_concurrency": best_level,
-        "bare_by_concurrency": {str(k): round(v, 2) for k, v in levels.items()},
-        "bare_rasa_cpu_ms_per_msg": round(bare_cpu_ms, 1),
+        "bare_msgs_per_s": round(bare.msgs_per_s, 2),
+        "bare_best_concurrency": bare.best_level,
+        "bare_by_concurrency": {str(k): round(v, 2) for k, v in bare.by_level.items()},
+        "bare_rasa_cpu_ms_per_msg": round(bare.cpu_ms_per_msg, 1),
         "messages": messages,
         "contacts": contacts,
         "worker_concurrency": concurrency,

@@ -166,6 +166,7 @@ class Conversation(Base):
     """One thread between a contact and IOM; a new one opens after the previous is closed."""
 
     __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_contact", "contact_id", "closed_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -183,6 +184,10 @@ class Message(Base):
         UniqueConstraint("channel", "channel_message_id", name="uq_messages_channel_msg"),
         Index("ix_messages_queue", "direction", "status", "next_attempt_at"),
         Index("ix_messages_conversation", "conversation_id", "id"),
+        # The WhatsApp window (latest inbound per contact and channel) and erasure by contact.
+        Index("ix_messages_contact", "contact_id", "direction", "channel", "created_at"),
+        # Deleting a message checks the replies that point at it (foreign key).
+        Index("ix_messages_in_reply_to", "in_reply_to_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -217,6 +222,7 @@ class Handoff(Base):
     """A request for a human (a ticket); an open one silences the bot for its conversation."""
 
     __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_conversation", "conversation_id", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
@@ -387,7 +393,10 @@ class ReminderStatus(enum.StrEnum):
 
 class Reminder(Base):
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminders_due", "status", "due_at"),
+        Index("ix_reminders_message", "message_id"),  # checked when a message is deleted
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))

@@ -1,0 +1,61 @@
+"""The statements run for every message use indexes: none reads a whole table.
+
+A message goes the whole way (webhook store, claim, read, decide, complete, outbox claim, send
+attempt) on SQLite while every statement is captured; each is then explained with its own
+parameters. A full scan here costs nothing on a test database and a great deal on one with a
+million messages: the claim queries and the WhatsApp window check once read every inbound
+message ever stored, for every message (docs/performance.md)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+
+from bot.messages import InboundMessage
+from bot.services import Services
+from bot.storage.repo import store_inbound
+from tests.conftest import on_postgresql
+
+pytestmark = pytest.mark.skipif(
+    on_postgresql(), reason="SQLite's query plans; PostgreSQL plans by table statistics"
+)
+# A table scan, or an index search on the message direction alone (two values: half the table).
+FULL_SCAN = re.compile(r"^SCAN (\w+)|^SEARCH (\w+) USING (?:COVERING )?INDEX \w+ \(direction=\?\)$")
+
+
+def test_one_message_end_to_end_scans_no_table(services: Services) -> None:
+    engine: Engine = services.sessions.kw["bind"]
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        inbound = InboundMessage(
+            urn="whatsapp:+31612345678",
+            channel="whatsapp",
+            channel_message_id="SM0001",
+            received_at=datetime.now(UTC),
+            text="please help he beats me every night",  # answered without Rasa
+            lang="en",
+        )
+        with services.sessions.begin() as db:
+            store_inbound(db, services.keys, inbound)
+        assert services.pipeline.process_next() is True
+        assert services.sender.send_next() is True  # no Twilio here: fails, after the checks
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+    assert any("max(messages.created_at)" in s for s, _ in seen)  # the window check ran
+    scans = []
+    with engine.connect() as conn:
+        for statement, params in seen:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+            scans += [(row[-1], statement) for row in plan if FULL_SCAN.match(row[-1])]
+    assert scans == []
