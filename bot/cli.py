@@ -361,7 +361,9 @@ def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
 @click.option("--sweep", help="Also run at these factors first, e.g. 0.5,1,1.5 (for --plot).")
 @click.option("--concurrency", type=int, help="BAKEN_WORKER_CONCURRENCY of the gateway.")
 @click.option(
-    "--separate-worker", is_flag=True, help="`baken worker` apart from `baken serve --no-worker`."
+    "--worker-inside",
+    is_flag=True,
+    help="The worker inside `baken serve` (default: `baken worker` apart, as in deploy/).",
 )
 @click.option("--mps", default=80.0, show_default=True, help="Twilio pace, messages/s.")
 @click.option("--database-url", help="An empty database for the gateway (default: a SQLite file).")
@@ -380,7 +382,7 @@ def bench_pipeline(
     load_factor: float,
     sweep: str | None,
     concurrency: int | None,
-    separate_worker: bool,
+    worker_inside: bool,
     mps: float,
     database_url: str | None,
     drain: float,
@@ -397,7 +399,7 @@ def bench_pipeline(
         load_factor=load_factor,
         sweep=[float(f) for f in sweep.split(",")] if sweep else None,
         concurrency=concurrency,
-        separate_worker=separate_worker,
+        separate_worker=not worker_inside,
         mps=mps,
         drain_s=drain,
         plot_to=plot_to,

@@ -34,9 +34,15 @@ DEFAULT_TEMPLATE = "reply_waiting"  # "You have a new message from IOM; reply to
 
 @dataclass(frozen=True)
 class Claimed:
+    """A won claim with what sending needs, read in the claim's own transaction."""
+
     message_id: int
     token: str
     interrupted: datetime | None  # when a dead worker had claimed it, if it had
+    channel: str
+    out: Outgoing
+    opted_out: bool
+    expired: bool
 
 
 @dataclass(frozen=True)
@@ -116,15 +122,26 @@ class Sender:
             query = self._locked_candidates if is_postgresql(session) else self._candidates
             candidates = session.execute(query, times).all()
             for message_id, status, claimed_at in candidates:
+                # Read first, then take: on SQLite the write lock is held from the take to the
+                # commit only, so webhooks wait less. What is read does not change while the
+                # message is queued, and the take still checks that it is due.
+                message = session.get_one(Message, message_id)
+                contact = session.get_one(Contact, message.contact_id)
                 token = uuid.uuid4().hex
                 params = {**times, "message_id": message_id, "token": token}
                 if rowcount(session.execute(self._take, params)):
-                    interrupted = claimed_at if status == OutStatus.SENDING else None
-                    return Claimed(message_id, token, interrupted)
+                    return Claimed(
+                        message_id,
+                        token,
+                        interrupted=claimed_at if status == OutStatus.SENDING else None,
+                        channel=message.channel,
+                        out=self._outgoing(session, message, contact),
+                        opted_out=contact.opted_out_at is not None,
+                        expired=message.expires_at is not None and message.expires_at <= current,
+                    )
         return None
 
-    def _outgoing(self, session: Session, message: Message) -> Outgoing:
-        contact = session.get_one(Contact, message.contact_id)
+    def _outgoing(self, session: Session, message: Message, contact: Contact) -> Outgoing:
         window_open = True
         if message.channel == "whatsapp":
             last = session.scalar(self._last_whatsapp_inbound, {"contact_id": contact.id})
@@ -162,20 +179,14 @@ class Sender:
         if claimed is None:
             return False
         message_id, token = claimed.message_id, claimed.token
-        with self.sessions() as session:
-            message = session.get_one(Message, message_id)
-            out = self._outgoing(session, message)
-            opted_out = session.get_one(Contact, message.contact_id).opted_out_at is not None
-            channel_name = message.channel
-            expired = message.expires_at is not None and message.expires_at <= now()
         # Send outside any transaction; then record what happened, guarded by the claim token.
         result: SendResult | None = None
         failure: Exception | None = None
-        route = Route(channel_name, out)
+        route = Route(claimed.channel, claimed.out)
         try:
-            if expired:
+            if claimed.expired:
                 raise PermanentSendError("expired")  # e.g. a reminder after the appointment
-            route = self.route(channel_name, out, opted_out)
+            route = self.route(claimed.channel, claimed.out, claimed.opted_out)
             channel = self.channels.get(route.channel)
             if channel is None:
                 raise PermanentSendError("channel-off")

@@ -1,6 +1,7 @@
 """``baken bench pipeline``: signed Twilio WhatsApp webhooks at a chosen offered load into a real
-stack (Rasa with the trained model, the action server, ``baken serve`` with its worker, a fake
-Twilio API), compared with bare Rasa serving the same model.
+stack (Rasa with the trained model, the action server, ``baken serve --no-worker`` and
+``baken worker`` as deploy/ runs them, or the worker inside ``baken serve``; a fake Twilio API),
+compared with bare Rasa serving the same model.
 
 1. **Bare Rasa**: a second Rasa server on the same model, with the same action server and tracker
    store but no NLG endpoint (it renders its domain responses itself), is sent the benchmark
@@ -535,7 +536,7 @@ def run(
     load_factor: float = 2.0,
     sweep: list[float] | None = None,
     concurrency: int | None = None,
-    separate_worker: bool = False,
+    separate_worker: bool = True,
     mps: float = 80.0,
     drain_s: float = 60.0,
     plot_to: Path | None = None,

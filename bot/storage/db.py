@@ -3,6 +3,8 @@ worker can write side by side; PostgreSQL is used as is."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +16,103 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class _OneWriterCursor(sqlite3.Cursor):
+    """Takes its connection's writer lock before the first write of a transaction."""
+
+    connection: _OneWriterConnection
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _OneWriterCursor:
+        self.connection.before(sql)
+        try:
+            super().execute(sql, parameters)
+        except BaseException:
+            self.connection.after_error()
+            raise
+        return self
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> _OneWriterCursor:
+        self.connection.before(sql)
+        try:
+            super().executemany(sql, seq_of_parameters)
+        except BaseException:
+            self.connection.after_error()
+            raise
+        return self
+
+
+class _OneWriterConnection(sqlite3.Connection):
+    """One writing transaction at a time per SQLite file within this process.
+
+    SQLite allows one writer; a second one is told "busy" and its busy handler sleeps in steps
+    of 1, 2, 5, 10 … ms before trying again, which made webhook acknowledgements wait up to a
+    few hundred ms behind the worker's writes (docs/performance.md). Here the writers of one
+    process queue on a lock instead and go on the moment the previous transaction ends; writers
+    in other processes still meet the busy handler. The lock is held from a transaction's first
+    INSERT, UPDATE or DELETE to its commit or rollback (Python's sqlite3 begins the transaction
+    at that statement), and waits no longer than the busy timeout would.
+    """
+
+    def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        self.timeout = float(kwargs.get("timeout", 5.0))
+        self.lock = _WRITE_LOCKS.setdefault(str(database), threading.Lock())
+        self.holding = False
+
+    def cursor(self, factory: Any = _OneWriterCursor) -> Any:
+        return super().cursor(factory)
+
+    def before(self, sql: str) -> None:
+        if self.holding or not sql.lstrip()[:7].upper().startswith(_WRITES):
+            return
+        if not self.lock.acquire(timeout=self.timeout):
+            raise sqlite3.OperationalError("database is locked")
+        self.holding = True
+
+    def after_error(self) -> None:
+        if not self.in_transaction:  # the write failed before its transaction began
+            self._release()
+
+    def _release(self) -> None:
+        if self.holding:
+            self.holding = False
+            self.lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={
+                "check_same_thread": False,
+                "timeout": 30,
+                **({} if path in ("", ":memory:") else {"factory": _OneWriterConnection}),
+            },
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
