@@ -1,10 +1,13 @@
 """Engine and sessions. SQLite runs in WAL mode with a busy timeout so the web routes and the
-worker can write side by side; PostgreSQL is used as is."""
+worker can write side by side, and the writers of one process take turns on a lock; PostgreSQL
+is used as is."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +29,13 @@ class _OneWriterCursor(sqlite3.Cursor):
     connection: _OneWriterConnection
 
     def execute(self, sql: str, parameters: Any = (), /) -> _OneWriterCursor:
-        self.connection.before(sql)
-        try:
+        with self.connection.writing(sql):
             super().execute(sql, parameters)
-        except BaseException:
-            self.connection.after_error()
-            raise
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> _OneWriterCursor:
-        self.connection.before(sql)
-        try:
+        with self.connection.writing(sql):
             super().executemany(sql, seq_of_parameters)
-        except BaseException:
-            self.connection.after_error()
-            raise
         return self
 
 
@@ -65,16 +60,19 @@ class _OneWriterConnection(sqlite3.Connection):
     def cursor(self, factory: Any = _OneWriterCursor) -> Any:
         return super().cursor(factory)
 
-    def before(self, sql: str) -> None:
-        if self.holding or not sql.lstrip()[:7].upper().startswith(_WRITES):
-            return
-        if not self.lock.acquire(timeout=self.timeout):
-            raise sqlite3.OperationalError("database is locked")
-        self.holding = True
-
-    def after_error(self) -> None:
-        if not self.in_transaction:  # the write failed before its transaction began
-            self._release()
+    @contextmanager
+    def writing(self, sql: str) -> Iterator[None]:
+        """Around one statement: a write takes the lock unless its transaction holds it."""
+        if not self.holding and sql.lstrip()[:7].upper().startswith(_WRITES):
+            if not self.lock.acquire(timeout=self.timeout):
+                raise sqlite3.OperationalError("database is locked")
+            self.holding = True
+        try:
+            yield
+        except BaseException:
+            if not self.in_transaction:  # the write failed before its transaction began
+                self._release()
+            raise
 
     def _release(self) -> None:
         if self.holding:
