@@ -64,3 +64,23 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         _cipher()  # fail at start, not at the first message
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            # Rasa 3.6 (SQLAlchemy 1.4) opens a new SQLite connection for every session: the
+            # file opened and its schema read again several times a turn. One kept connection
+            # per thread instead (Rasa's turns all run on its event loop's thread).
+            self.engine.dispose()
+            self.engine = sa.create_engine(self.engine.url, poolclass=sa.pool.SingletonThreadPool)
+            sa.event.listen(self.engine, "connect", _sqlite_wal)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    """As the gateway's own SQLite file: write-ahead log, and no fsync at every commit.
+
+    In SQLite's default journal Rasa's thread sat in fsync for every turn it saved, with the
+    whole server waiting: its SQLAlchemy calls block the event loop. Erasure and key rotation
+    write to this file from the gateway; WAL lets them and Rasa work at once."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -103,6 +103,27 @@ def unfinished_before(message: type[Message], direction: Direction, statuses: li
     )
 
 
+def due(waiting: list[str], in_flight: str) -> Any:
+    """SQL condition: a queued message is due — waiting and its retry time has come, or in
+    flight longer than the lease (its worker died). Takes ``now`` and ``stale_before``.
+
+    The IN list repeats what the OR says, in a form the queue index can use: without it the
+    database reads every message ever stored to find the few unfinished ones."""
+    return and_(
+        Message.status.in_([*waiting, in_flight]),
+        or_(
+            and_(
+                Message.status.in_(waiting),
+                or_(
+                    Message.next_attempt_at.is_(None),
+                    Message.next_attempt_at <= bindparam("now"),
+                ),
+            ),
+            and_(Message.status == in_flight, Message.claimed_at < bindparam("stale_before")),
+        ),
+    )
+
+
 def skip_locked(candidates: Select[*Row]) -> Select[*Row]:
     """The PostgreSQL form of a claim's candidate query: the oldest candidate no other worker
     has locked, locked until the claim commits (``FOR UPDATE SKIP LOCKED``). N workers never
@@ -136,24 +157,7 @@ class Pipeline:
     # -- step 1: claim -----------------------------------------------------------------------
     # Built once, like the sender's: the loop polls even when idle, and building SQLAlchemy
     # expressions costs more than running them.
-    # The IN list repeats what the OR says, in a form the queue index can use: without it the
-    # database read every inbound message ever stored to find the few unfinished ones.
-    _due = and_(
-        Message.status.in_([InStatus.PENDING, InStatus.PROCESSING]),
-        or_(
-            and_(
-                Message.status == InStatus.PENDING,
-                or_(
-                    Message.next_attempt_at.is_(None),
-                    Message.next_attempt_at <= bindparam("now"),
-                ),
-            ),
-            and_(
-                Message.status == InStatus.PROCESSING,
-                Message.claimed_at < bindparam("stale_before"),
-            ),
-        ),
-    )
+    _due = due([InStatus.PENDING], InStatus.PROCESSING)
     _candidates = (
         select(Message.id)
         .where(

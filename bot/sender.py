@@ -13,14 +13,14 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import ChannelRegistry, Outgoing, SendResult
 from bot.errors import PermanentSendError, RateLimitedError, SendError, TemporarySendError
 from bot.messages import Button, Reply
 from bot.metrics import SEND, timed
-from bot.pipeline import is_postgresql, skip_locked, unfinished_before
+from bot.pipeline import due, is_postgresql, skip_locked, unfinished_before
 from bot.storage.models import Contact, Direction, Message, OutStatus
 from bot.storage.repo import now, rowcount
 from bot.urn import address
@@ -69,24 +69,7 @@ class Sender:
 
     # The claim statements are built once: building SQLAlchemy expressions per message costs
     # more than running them.
-    # The IN list repeats what the OR says, in a form the queue index can use (as the
-    # pipeline's claim does).
-    _due = and_(
-        Message.status.in_([OutStatus.QUEUED, OutStatus.ERRORED, OutStatus.SENDING]),
-        or_(
-            and_(
-                Message.status.in_([OutStatus.QUEUED, OutStatus.ERRORED]),
-                or_(
-                    Message.next_attempt_at.is_(None),
-                    Message.next_attempt_at <= bindparam("now"),
-                ),
-            ),
-            and_(
-                Message.status == OutStatus.SENDING,
-                Message.claimed_at < bindparam("stale_before"),
-            ),
-        ),
-    )
+    _due = due([OutStatus.QUEUED, OutStatus.ERRORED], OutStatus.SENDING)
     _candidates = (
         select(Message.id, Message.status, Message.claimed_at)
         .where(

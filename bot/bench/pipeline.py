@@ -7,7 +7,9 @@ compared with bare Rasa serving the same model.
    store but no NLG endpoint (it renders its domain responses itself), is sent the benchmark
    messages on its REST channel at concurrency 1, 2, 4, … to find its best concurrency; at that
    concurrency it then gets the gateway's conversations (the same people, the same messages in
-   the same order), whose throughput is the capacity.
+   the same order), whose throughput is the capacity. That run is made once before the
+   gateway's and once after it, on new people, and the capacity is their mean: this machine's
+   speed drifts by more than the differences measured.
 2. **Gateway**: each contact first writes once and accepts the privacy notice (``consent:yes``;
    harmless before the consent gate exists), not measured. Then ``messages`` webhooks from
    ``contacts`` people are sent open-loop at ``load`` per second (default: ``load_factor`` ×
@@ -20,6 +22,8 @@ compared with bare Rasa serving the same model.
 ``duplicate_replies``: turns answered twice (a repeated reply text), plus sends Twilio accepted
 that the database does not know (a resend). Throughput is answered turns per second from the
 first webhook to the last reply; ``throughput_ratio`` divides it by bare Rasa's.
+``rasa_thread``: how Rasa's main thread, which runs every turn, spent the measured time (running,
+waiting for a CPU, asleep), to tell a Rasa short of work from one short of CPU.
 """
 
 from __future__ import annotations
@@ -129,6 +133,28 @@ def cpu_seconds(part: ManagedProcess) -> float:
     stat = Path(f"/proc/{part.process.pid}/stat").read_text()
     fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scheduled(part: ManagedProcess) -> tuple[float, float]:
+    """Seconds a process's main thread has run so far, and waited runnable for a CPU (Linux
+    /proc/PID/schedstat). For Rasa, whose turns all run on that thread, the rest of the wall
+    time is sleep: waiting for a request, the NLG answer or the disk."""
+    assert part.process is not None
+    running, waiting, _ = Path(f"/proc/{part.process.pid}/schedstat").read_text().split()
+    return int(running) / 1e9, int(waiting) / 1e9
+
+
+def thread_shares(
+    before: tuple[float, float], after: tuple[float, float], seconds: float
+) -> dict[str, float]:
+    """Shares of ``seconds`` of wall time: running, waiting for a CPU, and the rest asleep."""
+    running = (after[0] - before[0]) / seconds
+    waiting = (after[1] - before[1]) / seconds
+    return {
+        "running": round(running, 2),
+        "waiting_for_cpu": round(waiting, 2),
+        "asleep": round(max(0.0, 1 - running - waiting), 2),
+    }
 
 
 def cpu_ms_per_message(
@@ -254,20 +280,13 @@ async def bare_run(url: str, level: int, messages: list[tuple[str, str]]) -> flo
 @dataclass
 class Bare:
     msgs_per_s: float  # at the best concurrency, on the same conversations as the gateway
-    best_level: int
-    by_level: dict[int, float]
     cpu_ms_per_msg: float
+    rasa_thread: dict[str, float]  # Rasa's main thread during that run (``thread_shares``)
 
 
-def bare_capacity(stack: Stack, messages: int, contacts: int) -> Bare:
-    """Bare Rasa's capacity on the conversations the gateway will get.
-
-    First the best concurrency: short runs at 1, 2, 4, … in flight (fresh people at each level),
-    doubling until two levels in a row gain nothing. Then, at that concurrency, the measured run
-    itself: each of ``contacts`` people writes once (not measured), then the same ``messages`` in
-    the same order as through the gateway. Rasa's cost per turn grows with the conversation (it
-    loads, replays and saves the whole tracker), so the level runs alone, with their two-turn
-    conversations, would overstate it against the gateway's ten-turn ones."""
+def best_level(stack: Stack, messages: int, contacts: int) -> dict[int, float]:
+    """Bare Rasa's turns per second at 1, 2, 4, … requests in flight (short runs, fresh people
+    at each level), doubling until two levels in a row gain nothing."""
     url = stack.bare_url
     asyncio.run(bare_run(url, 4, conversations("warm", 0, 8, contacts)))  # the first turns are slow
     levels: dict[int, float] = {}
@@ -283,12 +302,22 @@ def bare_capacity(stack: Stack, messages: int, contacts: int) -> Bare:
             worse += 1
             if worse == 2:
                 break
-    best = max(levels, key=lambda level: levels[level])
-    asyncio.run(bare_run(url, best, conversations("same", 0, contacts, contacts)))
-    cpu_before = cpu_seconds(stack.parts["bare"])
-    rate = asyncio.run(bare_run(url, best, conversations("same", contacts, messages, contacts)))
-    cpu_ms = (cpu_seconds(stack.parts["bare"]) - cpu_before) * 1000 / messages
-    return Bare(rate, best, levels, cpu_ms)
+    return levels
+
+
+def bare_capacity(stack: Stack, level: int, prefix: str, messages: int, contacts: int) -> Bare:
+    """Bare Rasa's capacity on the conversations the gateway gets: at ``level`` in flight, each
+    of ``contacts`` people writes once (not measured), then the same ``messages`` in the same
+    order as through the gateway. Rasa's cost per turn grows with the conversation (it loads,
+    replays and saves the whole tracker), so the level runs alone, with their two-turn
+    conversations, would overstate it against the gateway's ten-turn ones."""
+    url, part = stack.bare_url, stack.parts["bare"]
+    asyncio.run(bare_run(url, level, conversations(prefix, 0, contacts, contacts)))
+    cpu_before, thread_before, started = cpu_seconds(part), scheduled(part), time.monotonic()
+    rate = asyncio.run(bare_run(url, level, conversations(prefix, contacts, messages, contacts)))
+    seconds = time.monotonic() - started
+    cpu_ms = (cpu_seconds(part) - cpu_before) * 1000 / messages
+    return Bare(rate, cpu_ms, thread_shares(thread_before, scheduled(part), seconds))
 
 
 # -- phase 2: through the gateway --------------------------------------------------------------
@@ -447,7 +476,8 @@ def measure(
     load = Load(stack, run_id, contacts)
     warm_up(load, timeout=max(120.0, drain_s))
     known_sids = set(stack.twilio.accepted_at)
-    cpu_before = stack.cpu()
+    cpu_before, started = stack.cpu(), time.monotonic()
+    rasa_before = scheduled(stack.parts["rasa"])
     forms = [load.form(*contact_and_text(n + contacts, contacts)) for n in range(messages)]
     asyncio.run(load.send(forms, rate))
     accepted = stack.twilio.accepted_at
@@ -462,6 +492,9 @@ def measure(
         if now_done != progress:
             progress, last_change = now_done, time.monotonic()
     cpu_after = stack.cpu()
+    rasa_thread = thread_shares(
+        rasa_before, scheduled(stack.parts["rasa"]), time.monotonic() - started
+    )
     time.sleep(1.0)  # let a late duplicate show itself
     result = turns(load)
     finished = [(t, answered_at(t, accepted)) for t in result]
@@ -492,6 +525,7 @@ def measure(
         "non_2xx_acks": sum(not 200 <= t.sent.status < 300 for t in result),
         "replies_per_turn": sum(len(t.replies) for t, _ in complete) / max(len(complete), 1),
         "cpu_ms_per_msg": cpu_ms_per_message(cpu_before, cpu_after, messages),
+        "rasa_thread": rasa_thread,
     }
 
 
@@ -548,30 +582,39 @@ def run(
     concurrency = concurrency or Settings().worker_concurrency
     stack = start_stack(workdir, concurrency, mps, separate_worker, database_url)
     try:
-        bare = bare_capacity(stack, messages, contacts)
+        levels = best_level(stack, messages, contacts)
+        level = max(levels, key=lambda n: levels[n])
+        before = bare_capacity(stack, level, "before", messages, contacts)
         factors = [*(sweep or []), load_factor]
         runs = []
         for run_id, factor in enumerate(factors):
             rate = (
                 load
                 if load is not None and run_id == len(factors) - 1
-                else factor * bare.msgs_per_s
+                else factor * before.msgs_per_s
             )
             runs.append(measure(stack, run_id, messages, contacts, rate, drain_s))
+        # Again after the gateway, on new people: the machine's speed drifts by more than the
+        # differences measured here, and the mean of a run before and one after cancels a
+        # steady drift.
+        after = bare_capacity(stack, level, "after", messages, contacts)
     finally:
         stack.stop()
+    capacity = (before.msgs_per_s + after.msgs_per_s) / 2
     if plot_to is not None:
-        plot(runs, bare.msgs_per_s, plot_to)
+        plot(runs, capacity, plot_to)
     shutil.rmtree(workdir, ignore_errors=True)
     main = runs[-1]
     rounded = {k: round(v, 2) if isinstance(v, float) else v for k, v in main.items()}
     return {
-        "throughput_ratio": round(main["msgs_per_s"] / bare.msgs_per_s, 3),
+        "throughput_ratio": round(main["msgs_per_s"] / capacity, 3),
         **rounded,
-        "bare_msgs_per_s": round(bare.msgs_per_s, 2),
-        "bare_best_concurrency": bare.best_level,
-        "bare_by_concurrency": {str(k): round(v, 2) for k, v in bare.by_level.items()},
-        "bare_rasa_cpu_ms_per_msg": round(bare.cpu_ms_per_msg, 1),
+        "bare_msgs_per_s": round(capacity, 2),
+        "bare_before_after": [round(before.msgs_per_s, 2), round(after.msgs_per_s, 2)],
+        "bare_best_concurrency": level,
+        "bare_by_concurrency": {str(k): round(v, 2) for k, v in levels.items()},
+        "bare_rasa_cpu_ms_per_msg": round((before.cpu_ms_per_msg + after.cpu_ms_per_msg) / 2, 1),
+        "bare_rasa_thread": before.rasa_thread,
         "messages": messages,
         "contacts": contacts,
         "worker_concurrency": concurrency,

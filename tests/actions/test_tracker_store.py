@@ -36,12 +36,21 @@ def test_event_data_is_encrypted_and_read_back(keys: str, tmp_path: Path) -> Non
         "p0123", [UserUttered(WORDS), SlotSet("intake_residence", "Ter Apel")], domain.slots
     )
     asyncio.run(store.save(tracker))
-    content = db.read_bytes()
+    content = b"".join(path.read_bytes() for path in tmp_path.glob("tracker.db*"))  # and its WAL
     assert b"Hawa" not in content and b"Ter Apel" not in content
     again = asyncio.run(store.retrieve("p0123"))
     assert again is not None
     assert again.latest_message is not None and again.latest_message.text == WORDS
     assert again.get_slot("intake_residence") == "Ter Apel"
+
+
+def test_sqlite_file_is_written_ahead(keys: str, tmp_path: Path) -> None:
+    store = EncryptedSQLTrackerStore(dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    asyncio.run(store.save(DialogueStateTracker.from_events("p0123", [UserUttered("hello")])))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    assert (tmp_path / "tracker.db-wal").exists()
 
 
 def test_refuses_to_start_without_keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -35,3 +35,8 @@ def test_bench_pipeline_answers_every_message_once() -> None:
     assert result["non_2xx_acks"] == 0
     assert result["msgs_per_s"] > 0
     assert result["bare_msgs_per_s"] > 0
+    assert len(result["bare_before_after"]) == 2 and min(result["bare_before_after"]) > 0
+    # Rasa's main thread did the turns: it ran, and the shares account for the whole time.
+    for thread in (result["rasa_thread"], result["bare_rasa_thread"]):
+        assert thread["running"] > 0
+        assert abs(sum(thread.values()) - 1) <= 0.02
