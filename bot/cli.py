@@ -368,6 +368,11 @@ def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
 @click.option("--mps", default=80.0, show_default=True, help="Twilio pace, messages/s.")
 @click.option("--database-url", help="An empty database for the gateway (default: a SQLite file).")
 @click.option("--drain", default=60.0, show_default=True, help="Seconds without a new reply.")
+@click.option(
+    "--pin-rasa",
+    is_flag=True,
+    help="Rasa on half the CPUs, the rest of the stack on the other half (Linux).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--plot",
@@ -386,12 +391,15 @@ def bench_pipeline(
     mps: float,
     database_url: str | None,
     drain: float,
+    pin_rasa: bool,
     as_json: bool,
     plot_to: Path | None,
 ) -> None:
     """Signed Twilio webhooks into a real stack against bare Rasa: latency, throughput, loss."""
     from bot.bench.pipeline import run
 
+    if pin_rasa and len(os.sched_getaffinity(0)) < 2:
+        raise click.UsageError("--pin-rasa needs at least two CPUs")
     result = run(
         messages=messages,
         contacts=contacts,
@@ -404,6 +412,7 @@ def bench_pipeline(
         drain_s=drain,
         plot_to=plot_to,
         database_url=database_url,
+        pin_rasa=pin_rasa,
     )
     _print_result(result, as_json)
 

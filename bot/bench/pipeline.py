@@ -239,6 +239,24 @@ def start_stack(
     return stack
 
 
+def pin(stack: Stack) -> dict[str, list[int]]:
+    """Both Rasa servers on the first half of this machine's CPUs, everything else (gateway,
+    worker, action server, this process with the load generator and the fake Twilio) on the
+    rest: Rasa on cores of its own, as when it runs on its own machine or container. Every
+    thread is moved (Linux affinity is per thread); threads made later inherit it."""
+    cpus = sorted(os.sched_getaffinity(0))
+    rasa_cpus, other_cpus = set(cpus[: len(cpus) // 2]), set(cpus[len(cpus) // 2 :])
+    for name, part in stack.parts.items():
+        assert part.process is not None
+        for task in Path(f"/proc/{part.process.pid}/task").iterdir():
+            os.sched_setaffinity(
+                int(task.name), rasa_cpus if name in ("rasa", "bare") else other_cpus
+            )
+    for task in Path("/proc/self/task").iterdir():
+        os.sched_setaffinity(int(task.name), other_cpus)
+    return {"rasa": sorted(rasa_cpus), "others": sorted(other_cpus)}
+
+
 def sessions_for(settings: Settings) -> sessionmaker[Session]:
     crypto.configure(settings.data_keys)
     return make_sessionmaker(make_engine(settings.database_url))
@@ -575,6 +593,7 @@ def run(
     drain_s: float = 60.0,
     plot_to: Path | None = None,
     database_url: str | None = None,
+    pin_rasa: bool = False,
 ) -> dict[str, Any]:
     """Bare Rasa's capacity, then the gateway at ``load`` (or ``load_factor`` × capacity); with
     ``sweep``, at each of those factors too (the last result is the one reported on top)."""
@@ -582,6 +601,7 @@ def run(
     concurrency = concurrency or Settings().worker_concurrency
     stack = start_stack(workdir, concurrency, mps, separate_worker, database_url)
     try:
+        cpus = pin(stack) if pin_rasa else None
         levels = best_level(stack, messages, contacts)
         level = max(levels, key=lambda n: levels[n])
         before = bare_capacity(stack, level, "before", messages, contacts)
@@ -620,6 +640,7 @@ def run(
         "worker_concurrency": concurrency,
         "separate_worker": separate_worker,
         "database": "sqlite" if database_url is None else database_url.split(":", 1)[0],
+        "cpus": cpus,
         "sweep": [
             {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in runs[:-1]
         ],
