@@ -5,8 +5,9 @@ Order, per message: opt-out keywords (channels, issue 3) → safety triage → c
 → commands → held by a counsellor? store and stop → otherwise ask Rasa and act on its signals.
 
 A message is processed in three short steps so no database transaction stays open while Rasa
-thinks: claim it (``claim_next``), decide (``decide``, may call Rasa), then write the outcome
-and its replies in one transaction (``complete``), guarded by the claim token.
+thinks: claim it and read what deciding needs, in one transaction (``claim_next``), decide
+(``decide``, may call Rasa), then write the outcome and its replies in one transaction
+(``complete``), guarded by the claim token.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bot.storage.models import (
     Conversation,
     Direction,
     Handoff,
+    HandoffStatus,
     InStatus,
     Intake,
     Message,
@@ -57,6 +59,7 @@ PICKER_RESPONSE = "utter_change_language"
 class Claim:
     message_id: int
     token: str
+    turn: Turn | None = None  # what ``decide`` needs, read in the claim's transaction
 
 
 @dataclass
@@ -178,54 +181,75 @@ class Pipeline:
     )
 
     def claim_next(self) -> Claim | None:
-        """Claim the oldest due inbound message whose conversation has nothing earlier waiting."""
+        """Claim the oldest due inbound message whose conversation has nothing earlier waiting,
+        with what deciding it needs, read in the same transaction."""
         current = now()
         times = {"now": current, "stale_before": current - self.lease}
         with self.sessions.begin() as session:
             query = self._locked_candidates if is_postgresql(session) else self._candidates
             for message_id in session.scalars(query, times).all():
+                # Read first, then take (as the sender does): on SQLite the write lock is then
+                # held from the take to the commit only. A queued message does not change while
+                # it waits, and the take still checks that it is due.
+                turn = self._read_turn(session, message_id)
                 token = uuid.uuid4().hex
                 params = {**times, "message_id": message_id, "token": token}
                 if rowcount(session.execute(self._take, params)):
-                    return Claim(message_id, token)
+                    return Claim(message_id, token, turn)
         return None
 
-    def _read_turn(self, claim: Claim) -> Turn:
-        with self.sessions() as session:
-            message = session.get_one(Message, claim.message_id)
-            contact = session.get_one(Contact, message.contact_id)
-            offered = session.scalar(
-                select(Message)
-                .where(
-                    Message.conversation_id == message.conversation_id,
-                    Message.direction == Direction.OUT,
-                    Message.id < message.id,
-                )
-                .order_by(Message.id.desc())
-                .limit(1)
-            )
-            options = [b["payload"] for b in (offered.buttons or [])] if offered else []
-            return Turn(
-                text=self._button_payload(session, message, contact)
-                or message.payload
-                or message.text
-                or "",
-                lang=contact.lang or self.default_lang,
-                channel=message.channel,
-                sender_id=contact.rasa_sender_id,
-                held=open_handoff(session, message.conversation_id) is not None,
-                options=options,
-                lang_chosen=contact.lang is not None,
-                resume_handoff=session.scalar(
-                    select(Handoff.id).where(
-                        Handoff.conversation_id == message.conversation_id,
-                        Handoff.resume_pending.is_(True),
-                    )
-                ),
-                consented=contact.consent_at is not None,
-                # Only a person who has not accepted yet can have a message waiting for it.
-                waiting=None if contact.consent_at else self._waiting_for_consent(session, message),
-            )
+    def _read_turn(self, session: Session, message_id: int) -> Turn:
+        message, contact = session.execute(
+            select(Message, Contact)
+            .join(Contact, Message.contact_id == Contact.id)
+            .where(Message.id == message_id)
+        ).one()
+        offered, held, resume_handoff = session.execute(
+            self._conversation_state,
+            {"conversation_id": message.conversation_id, "message_id": message.id},
+        ).one()
+        return Turn(
+            text=self._button_payload(session, message, contact)
+            or message.payload
+            or message.text
+            or "",
+            lang=contact.lang or self.default_lang,
+            channel=message.channel,
+            sender_id=contact.rasa_sender_id,
+            held=bool(held),
+            options=[b["payload"] for b in offered or []],
+            lang_chosen=contact.lang is not None,
+            resume_handoff=resume_handoff,
+            consented=contact.consent_at is not None,
+            # Only a person who has not accepted yet can have a message waiting for it.
+            waiting=None if contact.consent_at else self._waiting_for_consent(session, message),
+        )
+
+    # The conversation around a message, in one statement: the buttons of the last reply
+    # before it, whether a counsellor holds the conversation, and a closed handoff whose resume
+    # Rasa has not had yet.
+    _conversation_state = select(
+        select(Message.buttons)
+        .where(
+            Message.conversation_id == bindparam("conversation_id"),
+            Message.direction == Direction.OUT,
+            Message.id < bindparam("message_id"),
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+        .scalar_subquery(),
+        exists().where(
+            Handoff.conversation_id == bindparam("conversation_id"),
+            Handoff.status != HandoffStatus.CLOSED,
+        ),
+        select(Handoff.id)
+        .where(
+            Handoff.conversation_id == bindparam("conversation_id"),
+            Handoff.resume_pending.is_(True),
+        )
+        .limit(1)
+        .scalar_subquery(),
+    )
 
     @staticmethod
     def _waiting_for_consent(session: Session, message: Message) -> tuple[int, str] | None:
@@ -548,7 +572,8 @@ class Pipeline:
         if claim is None:
             return False
         started = time.perf_counter()
-        turn = self._read_turn(claim)
+        assert claim.turn is not None
+        turn = claim.turn
         try:
             outcome = self.decide(turn)
         except RasaUnavailable as exc:
