@@ -59,7 +59,7 @@ PICKER_RESPONSE = "utter_change_language"
 class Claim:
     message_id: int
     token: str
-    turn: Turn | None = None  # what ``decide`` needs, read in the claim's transaction
+    turn: Turn  # what ``decide`` needs, read in the claim's transaction
 
 
 @dataclass
@@ -572,10 +572,8 @@ class Pipeline:
         if claim is None:
             return False
         started = time.perf_counter()
-        assert claim.turn is not None
-        turn = claim.turn
         try:
-            outcome = self.decide(turn)
+            outcome = self.decide(claim.turn)
         except RasaUnavailable as exc:
             self.retry_later(claim, f"rasa: {exc}")
             PIPELINE_TURN.labels("retry").observe(time.perf_counter() - started)
