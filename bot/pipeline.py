@@ -35,13 +35,12 @@ from bot.storage.models import (
     Conversation,
     Direction,
     Handoff,
-    HandoffStatus,
     InStatus,
     Intake,
     Message,
     OutStatus,
 )
-from bot.storage.repo import now, open_handoff, rowcount
+from bot.storage.repo import MESSAGE_WITH_CONTACT, MESSAGE_WITH_PARENTS, now, open_handoff, rowcount
 from bot.topics import TOPICS
 
 log = logging.getLogger(__name__)
@@ -199,11 +198,7 @@ class Pipeline:
         return None
 
     def _read_turn(self, session: Session, message_id: int) -> Turn:
-        message, contact = session.execute(
-            select(Message, Contact)
-            .join(Contact, Message.contact_id == Contact.id)
-            .where(Message.id == message_id)
-        ).one()
+        message, contact = session.execute(MESSAGE_WITH_CONTACT, {"message_id": message_id}).one()
         offered, held, resume_handoff = session.execute(
             self._conversation_state,
             {"conversation_id": message.conversation_id, "message_id": message.id},
@@ -240,7 +235,7 @@ class Pipeline:
         .scalar_subquery(),
         exists().where(
             Handoff.conversation_id == bindparam("conversation_id"),
-            Handoff.status != HandoffStatus.CLOSED,
+            Handoff.is_open,
         ),
         select(Handoff.id)
         .where(
@@ -461,17 +456,17 @@ class Pipeline:
     def complete(self, claim: Claim, outcome: Outcome) -> bool:
         """Write the outcome and queue its replies atomically. False if the claim was lost."""
         with self.sessions.begin() as session:
-            message = session.get_one(Message, claim.message_id)
+            message, conversation, contact = session.execute(
+                MESSAGE_WITH_PARENTS, {"message_id": claim.message_id}
+            ).one()
             if message.status != InStatus.PROCESSING or message.claim_token != claim.token:
                 return False
             message.status = outcome.status
             message.topic = outcome.topic
             message.urgent = outcome.urgent
             message.claim_token = None
-            conversation = session.get_one(Conversation, message.conversation_id)
             if outcome.topic:
                 conversation.last_topic = outcome.topic
-            contact = session.get_one(Contact, message.contact_id)
             if outcome.appointment_answer is not None:
                 self._answer_appointment(session, conversation, contact, outcome)
             if outcome.lang is not None:

@@ -22,7 +22,7 @@ from bot.messages import Button, Reply
 from bot.metrics import SEND, timed
 from bot.pipeline import due, is_postgresql, skip_locked, unfinished_before
 from bot.storage.models import Contact, Direction, Message, OutStatus
-from bot.storage.repo import now, rowcount
+from bot.storage.repo import MESSAGE_WITH_CONTACT, now, rowcount
 from bot.urn import address
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,9 @@ class Sender:
                 # Read first, then take: on SQLite the write lock is held from the take to the
                 # commit only, so webhooks wait less. What is read does not change while the
                 # message is queued, and the take still checks that it is due.
-                message = session.get_one(Message, message_id)
-                contact = session.get_one(Contact, message.contact_id)
+                message, contact = session.execute(
+                    MESSAGE_WITH_CONTACT, {"message_id": message_id}
+                ).one()
                 token = uuid.uuid4().hex
                 params = {**times, "message_id": message_id, "token": token}
                 if rowcount(session.execute(self._take, params)):

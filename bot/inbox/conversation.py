@@ -96,7 +96,7 @@ class View:
 
     @property
     def is_open(self) -> bool:
-        return self.handoff is not None and self.handoff.status != HandoffStatus.CLOSED
+        return self.handoff is not None and self.handoff.is_open
 
 
 def audit(
@@ -220,7 +220,7 @@ def load_view(session: Session, svc: Services, conversation_id: int, *, full: bo
         canned=canned,
         users=list(users),
         sla=sla_state(svc.settings, handoff, since) if handoff else "closed",
-        waiting_since=since if handoff and handoff.status != HandoffStatus.CLOSED else None,
+        waiting_since=since if handoff and handoff.is_open else None,
         window_open=window_open(channel, contact),
     )
 
@@ -377,9 +377,7 @@ def escalate_breaches(svc: Services) -> int:
     escalated = 0
     with svc.sessions.begin() as session:
         for handoff in session.scalars(
-            select(Handoff).where(
-                Handoff.status != HandoffStatus.CLOSED, Handoff.escalated_at.is_(None)
-            )
+            select(Handoff).where(Handoff.is_open, Handoff.escalated_at.is_(None))
         ):
             since = waiting_since(session, handoff)
             if sla_state(svc.settings, handoff, since) == "breached":

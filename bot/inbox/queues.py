@@ -105,7 +105,7 @@ def _query(view: str, user_id: int) -> object:
         return query.where(Handoff.status == HandoffStatus.CLOSED).order_by(
             Handoff.closed_at.desc()
         )
-    query = query.where(Handoff.status != HandoffStatus.CLOSED)
+    query = query.where(Handoff.is_open)
     if view == "unassigned":
         query = query.where(Handoff.assigned_to_id.is_(None))
     elif view == "mine":
@@ -125,7 +125,7 @@ def queue(
         conversation = session.get_one(Conversation, handoff.conversation_id)
         contact = session.get_one(Contact, conversation.contact_id)
         last = last_person_message(session, conversation.id)
-        since = waiting_since(session, handoff) if handoff.status != HandoffStatus.CLOSED else None
+        since = waiting_since(session, handoff) if handoff.is_open else None
         text = (last.text or last.payload or "") if last else ""
         rows.append(
             Row(
@@ -153,7 +153,7 @@ def queue(
 
 
 def counts(session: Session, user_id: int) -> dict[str, int]:
-    open_ = Handoff.status != HandoffStatus.CLOSED
+    open_ = Handoff.is_open
     count = func.count(Handoff.id)
     return {
         "unassigned": session.scalar(select(count).where(open_, Handoff.assigned_to_id.is_(None)))

@@ -88,9 +88,7 @@ def _fingerprint(svc: Services, token: str | None) -> str | None:
             select(func.count(Handoff.id)).where(Handoff.status == HandoffStatus.WAITING)
         )
         urgent = db.scalar(
-            select(func.count(Handoff.id)).where(
-                Handoff.status != HandoffStatus.CLOSED, Handoff.urgent.is_(True)
-            )
+            select(func.count(Handoff.id)).where(Handoff.is_open, Handoff.urgent.is_(True))
         )
     version = f"{tuple(messages)}{tuple(handoffs)}{notes}"
     return json.dumps({"v": version, "waiting": waiting, "urgent": urgent})

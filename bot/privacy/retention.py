@@ -31,7 +31,6 @@ from bot.storage.models import (
     Conversation,
     Direction,
     Handoff,
-    HandoffStatus,
     Message,
     RetentionPurge,
 )
@@ -90,9 +89,7 @@ class Retention:
     def _in_use(at: datetime) -> ColumnElement[bool]:
         """A counsellor holds the conversation, or it has an appointment to come."""
         return or_(
-            exists().where(
-                Handoff.conversation_id == Conversation.id, Handoff.status != HandoffStatus.CLOSED
-            ),
+            exists().where(Handoff.conversation_id == Conversation.id, Handoff.is_open),
             exists().where(
                 Appointment.conversation_id == Conversation.id,
                 Appointment.status.in_(ACTIVE_APPOINTMENTS),

@@ -26,6 +26,7 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.privacy.crypto import cipher
@@ -248,6 +249,12 @@ class Handoff(Base):
     )
 
     conversation: Mapped[Conversation] = relationship(back_populates="handoffs")
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """Waiting or assigned: the bot stays silent and the handoff is in the queues. Also a
+        SQL condition (``where(Handoff.is_open)``)."""
+        return self.status != HandoffStatus.CLOSED
 
 
 class Intake(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, select
+from sqlalchemy import CursorResult, Result, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,11 +17,25 @@ from bot.storage.models import (
     Conversation,
     Direction,
     Handoff,
-    HandoffStatus,
     InStatus,
     Message,
 )
 from bot.urn import identity, scheme_of
+
+# A message with its contact, or with its conversation and contact, in one statement (bind
+# ``message_id``). Built once: building SQLAlchemy expressions costs more than running them, and
+# one joined read costs less than loading the three rows one by one.
+MESSAGE_WITH_CONTACT = (
+    select(Message, Contact)
+    .join(Contact, Message.contact_id == Contact.id)
+    .where(Message.id == bindparam("message_id"))
+)
+MESSAGE_WITH_PARENTS = (
+    select(Message, Conversation, Contact)
+    .join(Conversation, Message.conversation_id == Conversation.id)
+    .join(Contact, Message.contact_id == Contact.id)
+    .where(Message.id == bindparam("message_id"))
+)
 
 
 class ContactKeys:
@@ -75,7 +89,7 @@ def open_handoff(session: Session, conversation_id: int) -> Handoff | None:
     return session.scalar(
         select(Handoff).where(
             Handoff.conversation_id == conversation_id,
-            Handoff.status != HandoffStatus.CLOSED,
+            Handoff.is_open,
         )
     )
 
