@@ -21,6 +21,7 @@ RUN pip install -r requirements/rasa.txt -c requirements/rasa.lock \
 COPY config.yml credentials.yml rasa-logging.yml ./
 COPY dialogues dialogues
 COPY actions actions
+COPY locales locales
 COPY deploy/rasa-entrypoint.sh /usr/local/bin/rasa-entrypoint
 
 USER rasa

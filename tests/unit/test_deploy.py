@@ -164,6 +164,14 @@ def test_the_images_copy_files_that_exist(dockerfile: str) -> None:
     assert f"-c requirements/{lock}" in text
 
 
+def test_the_rasa_image_holds_the_reply_catalogs() -> None:
+    """The processes of this image read the reply catalogs (actions/catalog.py) from locales/
+    beside actions/; without them every translated word fell back to English."""
+    copied = re.findall(r"^COPY (\S+) (\S+)$", (DEPLOY / "rasa.Dockerfile").read_text(), re.M)
+    assert ("actions", "actions") in copied
+    assert ("locales", "locales") in copied
+
+
 def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     """Where Docker Compose is installed, it validates the file (the daemon is not needed)."""
     if (
