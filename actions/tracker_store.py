@@ -10,6 +10,7 @@ action server imports this module too and simply finds no action in it.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -23,7 +24,13 @@ KEYS_VARIABLE = "BAKEN_RASA_TRACKER_KEYS"
 
 
 def _cipher() -> MultiFernet:
-    keys = [k.strip() for k in os.environ.get(KEYS_VARIABLE, "").split(",") if k.strip()]
+    return _cipher_for(os.environ.get(KEYS_VARIABLE, ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _cipher_for(setting: str) -> MultiFernet:
+    """Built once per key setting, not once per event: a turn loads and saves every event."""
+    keys = [k.strip() for k in setting.split(",") if k.strip()]
     if not keys:
         raise RuntimeError(f"{KEYS_VARIABLE} is not set: refusing to store trackers unencrypted")
     return MultiFernet([Fernet(k.encode()) for k in keys])
