@@ -9,12 +9,13 @@ RASA_ENV := .venv-rasa
 STAMP := $(VENV)/.installed
 
 .PHONY: run test install rasa-env model lint format i18n i18n-check test-gateway test-actions \
-	gateway-lock clean help browser i18n-inbox test-pg
+	gateway-lock clean help browser i18n-inbox test-pg screenshots
 
 help:
 	@echo "make run    - install what is missing, train if needed, start the whole stack"
 	@echo "make test   - install what is missing, run lint, catalog checks and every test"
 	@echo "make lint   - ruff and mypy;  make i18n - extract and update the reply catalogs"
+	@echo "make screenshots - retake the inbox screenshots in docs/screenshots/"
 
 $(STAMP): pyproject.toml requirements/gateway.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +66,12 @@ browser:
 
 test-gateway: model browser
 	$(BIN)/pytest
+
+# The inbox screenshots README and docs show (docs/screenshots/), taken by the browser tests;
+# an ordinary test run puts its screenshots in var/screenshots/ instead.
+screenshots: model browser
+	BAKEN_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q \
+		tests/integration/test_inbox_browser.py tests/integration/test_inbox_xss_browser.py
 
 # The gateway suite again on PostgreSQL (production's database): every test, and the integration
 # stack, gets a throwaway database on the server at PG_URL. The `processes` tests (several

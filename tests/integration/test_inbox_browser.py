@@ -1,10 +1,12 @@
 """The inbox in a real browser (Playwright driving Debian's Chromium) against the real stack:
 a person asks for a counsellor in the web chat → the counsellor sees it arrive live → claims →
 replies → the reply reaches the person → closes → the bot answers again. Urgent conversations
-jump the queue; message HTML stays inert. Screenshots go to docs/screenshots/."""
+jump the queue; message HTML stays inert. Screenshots go to var/screenshots/ (look at them), or
+with `make screenshots` to docs/screenshots/, the ones README and docs show."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -23,7 +25,8 @@ from .inbox import PASSWORD, add_user, hand_off
 pytestmark = pytest.mark.stack
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = PROJECT_DIR / "docs" / "screenshots"
+# A test run leaves the tracked images alone; `make screenshots` sets the variable to replace them.
+SCREENSHOTS = Path(os.environ.get("BAKEN_SCREENSHOTS_DIR") or PROJECT_DIR / "var" / "screenshots")
 RENDERER = Renderer(PROJECT_DIR / "dialogues" / "domain.yml", PROJECT_DIR / "locales")
 LIVE_TIMEOUT_MS = 15_000
 
