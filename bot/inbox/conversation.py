@@ -229,7 +229,7 @@ def _open_handoff(session: Session, conversation_id: int) -> Handoff:
     if session.get(Conversation, conversation_id) is None:
         raise NotFound
     handoff = latest_handoff(session, conversation_id)
-    if handoff is None or handoff.status == HandoffStatus.CLOSED:
+    if handoff is None or not handoff.is_open:
         raise Conflict("closed")
     return handoff
 

@@ -79,7 +79,7 @@ def waiting_since(session: Session, handoff: Handoff) -> datetime | None:
 
 
 def sla_state(settings: Settings, handoff: Handoff, since: datetime | None) -> str:
-    if handoff.status == HandoffStatus.CLOSED:
+    if not handoff.is_open:
         return "closed"
     if since is None:
         return "answered"
