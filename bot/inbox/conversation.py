@@ -177,15 +177,11 @@ def load_view(session: Session, svc: Services, conversation_id: int, *, full: bo
     intake = session.scalar(
         select(Intake).where(Intake.conversation_id == conversation_id).order_by(Intake.id.desc())
     )
-    users = (
-        session.execute(
-            select(InboxUser.id, InboxUser.username)
-            .where(InboxUser.disabled.is_(False))
-            .order_by(InboxUser.username)
-        )
-        .tuples()
-        .all()
-    )
+    users = session.execute(
+        select(InboxUser.id, InboxUser.username)
+        .where(InboxUser.disabled.is_(False))
+        .order_by(InboxUser.username)
+    ).all()
     names = dict(users)
     notes = (
         [

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from bot.config import Settings
 from bot.storage.models import (
@@ -57,25 +58,70 @@ def sla_target(settings: Settings, urgent: bool) -> timedelta:
     return timedelta(minutes=settings.sla_urgent_minutes if urgent else settings.sla_normal_minutes)
 
 
+# For the SLA, per handoff (correlated, so a whole page is one statement): the counsellor's last
+# reply since the handoff opened, and the person's first message after that reply.
+_reply = aliased(Message)
+_inbound = aliased(Message)
+LAST_REPLY = (
+    select(func.max(_reply.created_at))
+    .where(
+        _reply.conversation_id == Handoff.conversation_id,
+        _reply.author == Author.COUNSELLOR,
+        _reply.created_at >= Handoff.opened_at,
+    )
+    .correlate(Handoff)
+    .scalar_subquery()
+)
+FIRST_AFTER_REPLY = (
+    select(func.min(_inbound.created_at))
+    .where(
+        _inbound.conversation_id == Handoff.conversation_id,
+        _inbound.direction == Direction.IN,
+        _inbound.created_at > LAST_REPLY,
+    )
+    .correlate(Handoff)
+    .scalar_subquery()
+)
+# The id of the person's last message in the conversation, as in last_person_message().
+LAST_PERSON_MESSAGE_ID = (
+    select(Message.id)
+    .where(Message.conversation_id == Conversation.id, Message.direction == Direction.IN)
+    .order_by(Message.id.desc())
+    .limit(1)
+    .correlate(Conversation)
+    .scalar_subquery()
+)
+# A queue row's handoff, conversation, contact, assignee and the values above. Built once.
+QUEUE = (
+    select(
+        Handoff,
+        Conversation,
+        Contact,
+        InboxUser.username,
+        LAST_PERSON_MESSAGE_ID.label("last_message_id"),
+        LAST_REPLY,
+        FIRST_AFTER_REPLY,
+    )
+    .join(Conversation, Handoff.conversation_id == Conversation.id)
+    .join(Contact, Conversation.contact_id == Contact.id)
+    .outerjoin(InboxUser, Handoff.assigned_to_id == InboxUser.id)
+)
+WAITING = select(LAST_REPLY, FIRST_AFTER_REPLY).where(Handoff.id == bindparam("handoff_id"))
+
+
+def _waiting(
+    handoff: Handoff, last_reply: datetime | None, first_after: datetime | None
+) -> datetime | None:
+    return handoff.opened_at if last_reply is None else first_after
+
+
 def waiting_since(session: Session, handoff: Handoff) -> datetime | None:
-    """When the person started waiting for a counsellor; None if a counsellor answered last."""
-    last_reply = session.scalar(
-        select(func.max(Message.created_at)).where(
-            Message.conversation_id == handoff.conversation_id,
-            Message.author == Author.COUNSELLOR,
-            Message.created_at >= handoff.opened_at,
-        )
-    )
-    if last_reply is None:
-        return handoff.opened_at
-    first_after: datetime | None = session.scalar(
-        select(func.min(Message.created_at)).where(
-            Message.conversation_id == handoff.conversation_id,
-            Message.direction == Direction.IN,
-            Message.created_at > last_reply,
-        )
-    )
-    return first_after
+    """When the person started waiting for a counsellor; None if a counsellor answered last.
+
+    From the handoff, unless a counsellor replied since: then from the person's first message
+    after the counsellor's last reply (None if there is none yet)."""
+    last_reply, first_after = session.execute(WAITING, {"handoff_id": handoff.id}).one()
+    return _waiting(handoff, last_reply, first_after)
 
 
 def sla_state(settings: Settings, handoff: Handoff, since: datetime | None) -> str:
@@ -99,13 +145,12 @@ def last_person_message(session: Session, conversation_id: int) -> Message | Non
     )
 
 
-def _query(view: str, user_id: int) -> object:
-    query = select(Handoff)
+def _query(view: str, user_id: int) -> Select[Any]:
     if view == "closed":
-        return query.where(Handoff.status == HandoffStatus.CLOSED).order_by(
+        return QUEUE.where(Handoff.status == HandoffStatus.CLOSED).order_by(
             Handoff.closed_at.desc()
         )
-    query = query.where(Handoff.is_open)
+    query = QUEUE.where(Handoff.is_open)
     if view == "unassigned":
         query = query.where(Handoff.assigned_to_id.is_(None))
     elif view == "mine":
@@ -118,14 +163,16 @@ def _query(view: str, user_id: int) -> object:
 def queue(
     session: Session, settings: Settings, view: str, user_id: int, limit: int = 200
 ) -> list[Row]:
-    handoffs = session.scalars(_query(view, user_id).limit(limit)).all()  # type: ignore[attr-defined]
-    usernames = dict(session.execute(select(InboxUser.id, InboxUser.username)).tuples().all())
+    """The rows of one view: two statements, however many handoffs it shows."""
+    found = session.execute(_query(view, user_id).limit(limit)).all()
+    message_ids = [row.last_message_id for row in found if row.last_message_id is not None]
+    messages = {
+        m.id: m for m in session.scalars(select(Message).where(Message.id.in_(message_ids)))
+    }
     rows = []
-    for handoff in handoffs:
-        conversation = session.get_one(Conversation, handoff.conversation_id)
-        contact = session.get_one(Contact, conversation.contact_id)
-        last = last_person_message(session, conversation.id)
-        since = waiting_since(session, handoff) if handoff.is_open else None
+    for handoff, conversation, contact, assignee, message_id, last_reply, first_after in found:
+        last = messages.get(message_id) if message_id is not None else None
+        since = _waiting(handoff, last_reply, first_after) if handoff.is_open else None
         text = (last.text or last.payload or "") if last else ""
         rows.append(
             Row(
@@ -137,7 +184,7 @@ def queue(
                 topic=handoff.reason or conversation.last_topic or "",
                 urgent=handoff.urgent,
                 status=handoff.status,
-                assignee=usernames.get(handoff.assigned_to_id) if handoff.assigned_to_id else None,
+                assignee=assignee,
                 waiting_since=since,
                 sla=sla_state(settings, handoff, since),
                 escalated=handoff.escalated_at is not None,

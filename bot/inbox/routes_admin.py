@@ -42,7 +42,7 @@ def audit_log(
         if conversation is not None:
             query = query.where(AuditEvent.conversation_id == conversation)
         events = db.scalars(query).all()
-        names = dict(db.execute(select(InboxUser.id, InboxUser.username)).tuples().all())
+        names = dict(db.execute(select(InboxUser.id, InboxUser.username)).all())
     return render(
         request,
         "audit.html",
