@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -24,6 +23,7 @@ from bot.reminders import ReminderQueue
 from bot.sender import Sender
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.repo import ContactKeys
+from bot.wakeup import Wakeups, watch
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Services:
     sender: Sender
     reminders: ReminderQueue
     twilio: TwilioAccount | None
-    wake: threading.Event = field(default_factory=threading.Event)
+    wakeups: Wakeups
 
     def close(self) -> None:
         telegram = self.channels.get("telegram")
@@ -88,6 +88,8 @@ def build_services(settings: Settings) -> Services:
     crypto.configure(settings.data_keys)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
+    wakeups = Wakeups()
+    watch(sessions, wakeups)
     renderer = Renderer(
         settings.project_dir / "dialogues" / "domain.yml",
         settings.project_dir / "locales",
@@ -123,4 +125,5 @@ def build_services(settings: Settings) -> Services:
             default_lang=settings.default_lang,
             lease=timedelta(seconds=settings.send_claim_lease_seconds),
         ),
+        wakeups=wakeups,
     )

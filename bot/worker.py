@@ -2,6 +2,9 @@
 outbox, one queueing due reminders, one carrying out erasure requests and retention
 (bot/privacy).
 
+The loops sleep between polls until their queue's event is set (bot/wakeup.py): by a commit in
+this process that queued work, or on PostgreSQL by a listener thread hearing another process's.
+
 Several inbound loops keep Rasa as busy as its best concurrency (docs/performance.md): while one
 loop waits for a turn, another claims the next conversation. Claims are exclusive per
 conversation, so each conversation is still processed one message at a time, in order.
@@ -22,6 +25,7 @@ from bot.privacy.providers import ProviderCleanup
 from bot.privacy.retention import retention_for
 from bot.services import Services
 from bot.storage.repo import now
+from bot.wakeup import Listener
 
 log = logging.getLogger(__name__)
 
@@ -45,23 +49,13 @@ class Worker:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.stop_event = threading.Event()
-        self.outbox_wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._next_retention: datetime | None = None
         self._provider_cleanup = ProviderCleanup(services.sessions, services.twilio)
         self._retention = retention_for(services.settings, services.sessions)
 
-    def _process(self) -> bool:
-        done = self.services.pipeline.process_next()
-        if done:
-            self.outbox_wake.set()
-        return done
-
     def _queue_reminders(self) -> bool:
-        queued = self.services.reminders.queue_due() > 0
-        if queued:
-            self.outbox_wake.set()
-        return queued
+        return self.services.reminders.queue_due() > 0
 
     def _privacy(self) -> bool:
         """Confirmed "delete my data" requests and deletions at Twilio, at every poll; retention,
@@ -83,9 +77,11 @@ class Worker:
     def start(self) -> None:
         poll = self.services.settings.worker_poll_seconds
         inbound = self.services.settings.worker_concurrency
+        wakeups = self.services.wakeups
+        process = self.services.pipeline.process_next
         loops: list[tuple[str, Callable[[], bool], threading.Event]] = [
-            *((f"inbound-{n}", self._process, self.services.wake) for n in range(1, inbound + 1)),
-            ("outbox", self.services.sender.send_next, self.outbox_wake),
+            *((f"inbound-{n}", process, wakeups.inbound) for n in range(1, inbound + 1)),
+            ("outbox", self.services.sender.send_next, wakeups.outbox),
             ("reminders", self._queue_reminders, threading.Event()),
             ("privacy", self._privacy, threading.Event()),
         ]
@@ -98,12 +94,16 @@ class Worker:
             )
             thread.start()
             self._threads.append(thread)
+        if self.services.engine.dialect.name == "postgresql":
+            listener = Listener(self.services.engine, wakeups, self.stop_event)
+            thread = threading.Thread(target=listener.run, name="baken-listener", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         log.info("worker started")
 
     def stop(self) -> None:
         self.stop_event.set()
-        self.services.wake.set()
-        self.outbox_wake.set()
+        self.services.wakeups.set_all()
         for thread in self._threads:
             thread.join(timeout=self.services.settings.rasa_timeout_seconds + 5)
         log.info("worker stopped")

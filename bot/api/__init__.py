@@ -22,7 +22,8 @@ async def services(request: Request) -> Services:
 
 
 def accept(svc: Services, inbound: InboundMessage, started: float) -> int:
-    """Store an inbound message once, wake the worker; the stored message's id.
+    """Store an inbound message once (its commit wakes the worker: bot/wakeup.py); the stored
+    message's id.
 
     ``started`` is when the request reached its route: the acknowledgement time is measured
     from there. The log line pairs the request id (from the log context) with the message id,
@@ -30,7 +31,6 @@ def accept(svc: Services, inbound: InboundMessage, started: float) -> int:
     """
     with svc.sessions.begin() as session:
         message_id = store_inbound(session, svc.keys, inbound).id
-    svc.wake.set()
     WEBHOOK_ACK.labels(inbound.channel).observe(time.perf_counter() - started)
     log.info("inbound stored", extra={"message_id": message_id, "channel": inbound.channel})
     return message_id

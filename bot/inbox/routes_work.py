@@ -193,7 +193,6 @@ def _act(
         raise HTTPException(status_code=409, detail=CONFLICT_TEXT.get(exc.code)) from exc
     if done == "closed" and isinstance(result, int):
         conv.resume(svc, result)
-    svc.wake.set()
     return RedirectResponse(f"/inbox/conversations/{conversation_id}?done={done}", status_code=303)
 
 

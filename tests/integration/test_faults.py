@@ -54,6 +54,26 @@ def test_two_workers_and_two_rasa_servers_answer_each_message_once_in_order(
         assert "+3162" not in log.read_text(errors="replace"), log.name
 
 
+def test_idle_workers_hear_of_a_new_message_at_once(cluster: Cluster) -> None:
+    """Workers apart from the gateway learn of a stored message from PostgreSQL (LISTEN/NOTIFY,
+    bot/wakeup.py), not at their next poll: with the poll at ten minutes, the idle workers still
+    answer within seconds."""
+    for process in cluster.workers:
+        process.stop()
+        process.env["BAKEN_WORKER_POLL_SECONDS"] = "600"
+        cluster.restart(process)
+    try:
+        phones = cluster.new_phones(1)
+        cluster.accept_privacy(phones, timeout=30)
+        sids = cluster.load(phones, range(1))
+        cluster.wait_replied(sids, 1, timeout=30)
+    finally:
+        for process in cluster.workers:
+            process.stop()
+            del process.env["BAKEN_WORKER_POLL_SECONDS"]
+            cluster.restart(process)
+
+
 def test_rasa_killed_mid_load_and_restarted(cluster: Cluster) -> None:
     phones = cluster.new_phones(CONVERSATIONS)
     cluster.accept_privacy(phones)
