@@ -112,30 +112,31 @@ class Retention:
             conversation.closed_at = last_at
         return len(idle)
 
-    def _service(self, session: Session, conversation_id: int) -> str:
-        topic = session.scalar(
-            select(Message.topic)
-            .where(
-                Message.conversation_id == conversation_id,
-                Message.direction == Direction.IN,
-                Message.topic.in_(SERVICE_OF_TOPIC),
-            )
-            .order_by(Message.id.desc())
-            .limit(1)
+    # A conversation's latest service topic (correlated: one statement for all of them).
+    _service_topic = (
+        select(Message.topic)
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.direction == Direction.IN,
+            Message.topic.in_(SERVICE_OF_TOPIC),
         )
-        return SERVICE_OF_TOPIC.get(topic or "", GENERAL)
+        .order_by(Message.id.desc())
+        .limit(1)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
 
     def _due(self, session: Session, at: datetime) -> dict[int, str]:
         """Conversations past their period, with the service each was counted under."""
         due: dict[int, str] = {}
         shortest = min([self.policy.default_days, *self.policy.days_by_service.values()])
         closed = session.execute(
-            select(Conversation.id, Conversation.closed_at).where(
+            select(Conversation.id, Conversation.closed_at, self._service_topic).where(
                 Conversation.closed_at < at - timedelta(days=shortest), ~self._in_use(at)
             )
         ).all()
-        for conversation_id, closed_at in closed:
-            service = self._service(session, conversation_id)
+        for conversation_id, closed_at, topic in closed:
+            service = SERVICE_OF_TOPIC.get(topic or "", GENERAL)
             if closed_at and closed_at < at - timedelta(days=self.policy.days(service)):
                 due[conversation_id] = service
         unconsented = session.scalars(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ast
 import sqlite3
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 
 from bot.config import PROJECT_DIR
 from bot.privacy.retention import Policy, Retention
@@ -106,6 +108,64 @@ def test_each_service_keeps_its_own_period(services: Services) -> None:
         record = db.scalars(select(RetentionPurge)).one()
     assert record.retention_days == 90
     assert record.purged_at == NOW
+
+
+def statements(svc: Services, run: Callable[[], object]) -> int:
+    """How many SQL statements ``run`` sends."""
+    engine: Engine = svc.sessions.kw["bind"]
+    seen: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return len(seen)
+
+
+def test_the_latest_service_decides_in_the_same_statements_for_any_number(
+    services: Services,
+) -> None:
+    """A conversation that asked about return, then about family reunification, is kept for
+    family reunification's 90 days; finding each conversation's service is one statement for
+    all of them, not one each."""
+    closed = NOW - timedelta(days=100)
+
+    def conversations(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            contact_id = person(
+                services, f"web:both-{n}", topic="return_info", last_at=closed, closed_at=closed
+            )
+            with services.sessions.begin() as db:
+                conversation = db.scalars(
+                    select(Conversation).where(Conversation.contact_id == contact_id)
+                ).one()
+                db.add(
+                    Message(
+                        direction=Direction.IN,
+                        status=InStatus.HANDLED,
+                        author=Author.PERSON,
+                        conversation_id=conversation.id,
+                        contact_id=contact_id,
+                        channel="web",
+                        text="and my children",
+                        topic="family_reunification",
+                        created_at=closed,
+                    )
+                )
+
+    def due() -> dict[int, str]:
+        with services.sessions() as db:
+            return retention(services)._due(db, NOW)
+
+    conversations(0, 2)
+    few = statements(services, due)
+    conversations(2, 6)
+    assert statements(services, due) == few
+    assert sorted(due().values()) == ["family_reunification"] * 8
 
 
 def test_people_who_never_accepted_are_purged_sooner(services: Services) -> None:
