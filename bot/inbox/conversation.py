@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 
 from bot.engine.nlg import UnknownResponse
 from bot.engine.rasa import RasaUnavailable
-from bot.inbox.queues import display_name, last_person_message, sla_state, waiting_since
+from bot.inbox.queues import (
+    FIRST_AFTER_REPLY,
+    LAST_REPLY,
+    display_name,
+    last_person_message,
+    sla_state,
+    waiting_from,
+    waiting_since,
+)
 from bot.inbox.web import Actor
 from bot.services import Services
 from bot.storage.models import (
@@ -372,10 +380,13 @@ def escalate_breaches(svc: Services) -> int:
     """Mark open handoffs past their SLA target as escalated (supervisors see them flagged)."""
     escalated = 0
     with svc.sessions.begin() as session:
-        for handoff in session.scalars(
-            select(Handoff).where(Handoff.is_open, Handoff.escalated_at.is_(None))
-        ):
-            since = waiting_since(session, handoff)
+        waiting = session.execute(
+            select(Handoff, LAST_REPLY, FIRST_AFTER_REPLY).where(
+                Handoff.is_open, Handoff.escalated_at.is_(None)
+            )
+        ).all()
+        for handoff, last_reply, first_after in waiting:
+            since = waiting_from(handoff, last_reply, first_after)
             if sla_state(svc.settings, handoff, since) == "breached":
                 handoff.escalated_at = now()
                 audit(session, None, "escalate", handoff.conversation_id)

@@ -109,9 +109,10 @@ QUEUE = (
 WAITING = select(LAST_REPLY, FIRST_AFTER_REPLY).where(Handoff.id == bindparam("handoff_id"))
 
 
-def _waiting(
+def waiting_from(
     handoff: Handoff, last_reply: datetime | None, first_after: datetime | None
 ) -> datetime | None:
+    """``waiting_since`` from the two times LAST_REPLY and FIRST_AFTER_REPLY select."""
     return handoff.opened_at if last_reply is None else first_after
 
 
@@ -121,7 +122,7 @@ def waiting_since(session: Session, handoff: Handoff) -> datetime | None:
     From the handoff, unless a counsellor replied since: then from the person's first message
     after the counsellor's last reply (None if there is none yet)."""
     last_reply, first_after = session.execute(WAITING, {"handoff_id": handoff.id}).one()
-    return _waiting(handoff, last_reply, first_after)
+    return waiting_from(handoff, last_reply, first_after)
 
 
 def sla_state(settings: Settings, handoff: Handoff, since: datetime | None) -> str:
@@ -172,7 +173,7 @@ def queue(
     rows = []
     for handoff, conversation, contact, assignee, message_id, last_reply, first_after in found:
         last = messages.get(message_id) if message_id is not None else None
-        since = _waiting(handoff, last_reply, first_after) if handoff.is_open else None
+        since = waiting_from(handoff, last_reply, first_after) if handoff.is_open else None
         text = (last.text or last.payload or "") if last else ""
         rows.append(
             Row(

@@ -263,3 +263,29 @@ def test_the_queue_is_read_in_the_same_few_statements_for_any_number_of_handoffs
         for row in rows["open"]:
             handoff = db.get_one(Handoff, row.handoff_id)
             assert queues.waiting_since(db, handoff) == row.waiting_since
+
+
+def test_handoffs_past_their_target_are_escalated_once(services: Services) -> None:
+    """Of the queue test's first five cases only the urgent one is past its target, and it is
+    escalated already; a normal case waiting five hours (target: four) is escalated, once."""
+    now = datetime.now(UTC)
+    with services.sessions.begin() as db:
+        carla = InboxUser(username="carla", role=Role.COUNSELLOR, password_hash="x")
+        db.add(carla)
+        db.flush()
+        cases = [_add_case(db, services, i, now, carla.id) for i in range(5)]
+        late = _person(db, services, "web:late", now - timedelta(minutes=300), text="anyone?")
+        db.add(
+            Handoff(
+                conversation_id=late.conversation_id,
+                opened_at=now - timedelta(minutes=300),
+                reason="request_human",
+            )
+        )
+    assert conv.escalate_breaches(services) == 1
+    assert conv.escalate_breaches(services) == 0
+    with services.sessions() as db:
+        escalated = db.scalars(
+            select(Handoff.conversation_id).where(Handoff.escalated_at.is_not(None))
+        ).all()
+    assert sorted(escalated) == sorted([cases[0].conversation_id, late.conversation_id])
