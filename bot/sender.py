@@ -12,6 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +39,8 @@ class Claimed:
 
     message_id: int
     token: str
+    attempts: int  # sends tried before this one
+    in_reply_to: int | None
     interrupted: datetime | None  # when a dead worker had claimed it, if it had
     channel: str
     out: Outgoing
@@ -117,6 +120,8 @@ class Sender:
                     return Claimed(
                         message_id,
                         token,
+                        attempts=message.attempts,
+                        in_reply_to=message.in_reply_to_id,
                         interrupted=claimed_at if status == OutStatus.SENDING else None,
                         channel=message.channel,
                         out=self._outgoing(session, message, contact),
@@ -180,12 +185,14 @@ class Sender:
                     result = channel.send(route.out)
         except Exception as exc:
             failure = exc
+        # One guarded UPDATE: written only if the claim is still ours.
+        values = self._record(claimed, route, result, failure)
         with self.sessions.begin() as session:
-            message = session.get_one(Message, message_id)
-            if message.claim_token != token:
-                return True
-            message.claim_token = None
-            self._record(message, route, result, failure)
+            session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.claim_token == token)
+                .values(claim_token=None, **values)
+            )
         return True
 
     @staticmethod
@@ -203,47 +210,52 @@ class Sender:
         return None
 
     def _record(
-        self, message: Message, route: Route, result: SendResult | None, failure: Exception | None
-    ) -> None:
+        self, claimed: Claimed, route: Route, result: SendResult | None, failure: Exception | None
+    ) -> dict[str, Any]:
+        """The columns this attempt changes."""
+        message_id = claimed.message_id
         if isinstance(failure, RateLimitedError):
-            message.status = OutStatus.QUEUED
-            message.next_attempt_at = now() + timedelta(seconds=failure.retry_after)
-            return
-        message.attempts += 1
+            retry_at = now() + timedelta(seconds=failure.retry_after)
+            return {"status": OutStatus.QUEUED, "next_attempt_at": retry_at}
+        attempts = claimed.attempts + 1
         if isinstance(failure, PermanentSendError):
-            message.status = OutStatus.FAILED
-            message.error = failure.code
-            log.warning("outbound failed", extra={"message_id": message.id, "code": failure.code})
-        elif isinstance(failure, TemporarySendError):
-            self._retry(message, failure.code)
-        elif failure is not None:
+            log.warning("outbound failed", extra={"message_id": message_id, "code": failure.code})
+            return {"attempts": attempts, "status": OutStatus.FAILED, "error": failure.code}
+        if isinstance(failure, TemporarySendError):
+            return self._retry(message_id, attempts, failure.code)
+        if failure is not None:
             code = failure.code if isinstance(failure, SendError) else type(failure).__name__
-            log.error("outbound send crashed", extra={"message_id": message.id, "error": code})
-            self._retry(message, code)
-        else:
-            assert result is not None
-            message.status = OutStatus.SENT
-            message.channel = route.channel
-            if not route.out.window_open and route.channel == "whatsapp":
-                message.template = route.out.template
-            message.channel_message_id = result.provider_id
-            message.error = None
-            log.info(
-                "outbound sent",
-                extra={
-                    "message_id": message.id,
-                    "channel": route.channel,
-                    "in_reply_to": message.in_reply_to_id,
-                },
-            )
+            log.error("outbound send crashed", extra={"message_id": message_id, "error": code})
+            return self._retry(message_id, attempts, code)
+        assert result is not None
+        log.info(
+            "outbound sent",
+            extra={
+                "message_id": message_id,
+                "channel": route.channel,
+                "in_reply_to": claimed.in_reply_to,
+            },
+        )
+        sent = {
+            "attempts": attempts,
+            "status": OutStatus.SENT,
+            "channel": route.channel,
+            "channel_message_id": result.provider_id,
+            "error": None,
+        }
+        if not route.out.window_open and route.channel == "whatsapp":
+            sent["template"] = route.out.template
+        return sent
 
     @staticmethod
-    def _retry(message: Message, code: str) -> None:
-        message.error = code[:200]
-        if message.attempts >= MAX_ATTEMPTS:
-            message.status = OutStatus.FAILED
-            log.error("outbound gave up", extra={"message_id": message.id, "code": code})
-            return
-        message.status = OutStatus.ERRORED
-        message.next_attempt_at = now() + timedelta(seconds=min(300, 2**message.attempts))
-        log.warning("outbound will retry", extra={"message_id": message.id, "code": code})
+    def _retry(message_id: int, attempts: int, code: str) -> dict[str, Any]:
+        if attempts >= MAX_ATTEMPTS:
+            log.error("outbound gave up", extra={"message_id": message_id, "code": code})
+            return {"attempts": attempts, "status": OutStatus.FAILED, "error": code[:200]}
+        log.warning("outbound will retry", extra={"message_id": message_id, "code": code})
+        return {
+            "attempts": attempts,
+            "status": OutStatus.ERRORED,
+            "error": code[:200],
+            "next_attempt_at": now() + timedelta(seconds=min(300, 2**attempts)),
+        }

@@ -3,12 +3,15 @@ recorded. The failing channels here stand in for a provider, not for our own cod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.channels import Capabilities, Outgoing, SendResult
 from bot.errors import PermanentSendError, TemporarySendError
+from bot.sender import Sender
 from bot.services import Services
 from bot.storage.models import Author, Direction, Message, OutStatus
 from bot.storage.repo import get_or_create_contact, open_conversation
@@ -85,6 +88,38 @@ def test_temporary_failure_is_retried_later_and_blocks_the_next(services: Servic
     assert failed.next_attempt_at is not None
     assert services.sender.send_next() is False  # "two" must not overtake "one"
     assert status(services, second).status == OutStatus.QUEUED
+
+
+@dataclass
+class SlowChannel(ScriptedChannel):
+    """A provider so slow that the send's lease runs out: ``meanwhile`` runs during the first
+    send, as another worker would."""
+
+    meanwhile: Callable[[], object] = lambda: None
+    waited: bool = False
+
+    def send(self, out: Outgoing) -> SendResult:
+        if not self.waited:
+            self.waited = True
+            self.meanwhile()
+        return super().send(out)
+
+
+def test_a_send_taken_over_after_its_lease_records_nothing(services: Services) -> None:
+    """The late worker's result never overwrites what the worker that took over recorded."""
+    impatient = Sender(services.sessions, services.channels, lease=timedelta(0))
+    channel = SlowChannel("sms", [], meanwhile=impatient.send_next)
+    services.channels.register(channel)
+    [only] = queue(services, "sms", ["one"])
+    assert services.sender.send_next() is True
+    assert channel.sent == ["one", "one"]  # SM1 by the one that took over, then SM2 late
+    recorded = status(services, only)
+    assert (recorded.status, recorded.channel_message_id, recorded.attempts) == (
+        OutStatus.SENT,
+        "SM1",
+        1,
+    )
+    assert recorded.claim_token is None
 
 
 def test_permanent_failure_is_recorded_not_dropped(services: Services) -> None:
