@@ -9,7 +9,7 @@ RASA_ENV := .venv-rasa
 STAMP := $(VENV)/.installed
 
 .PHONY: run test install rasa-env model lint format i18n i18n-check test-gateway test-actions \
-	gateway-lock clean help browser i18n-inbox test-pg screenshots
+	gateway-lock clean help browser compose i18n-inbox test-pg screenshots
 
 help:
 	@echo "make run    - install what is missing, train if needed, start the whole stack"
@@ -64,7 +64,13 @@ i18n-check: $(STAMP)
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
 
-test-gateway: model browser
+# tests/unit/test_deploy.py has Docker Compose validate deploy/compose.yml (no daemon needed);
+# Debian's docker-compose (1.29) is installed when no Compose is there.
+compose:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q docker-compose; }
+
+test-gateway: model browser compose
 	$(BIN)/pytest
 
 # The inbox screenshots README and docs show (docs/screenshots/), taken by the browser tests;
@@ -78,7 +84,7 @@ screenshots: model browser
 # processes, faults) run once, in test-gateway, on a PostgreSQL cluster of their own.
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-test-pg: model browser
+test-pg: model browser compose
 	@if $(BIN)/python -c 'import sys, psycopg; psycopg.connect(sys.argv[1].replace("+psycopg", ""), connect_timeout=3).close()' \
 		'$(PG_URL)' 2>/dev/null; then \
 		echo "Running the gateway suite on PostgreSQL ($(PG_URL))"; \
