@@ -171,12 +171,16 @@ class Pipeline:
         .limit(20)
     )
     _locked_candidates = skip_locked(_candidates)
+    # No synchronize_session: nothing the claim loaded is read after the take, and by default
+    # SQLAlchemy turns the WHERE clause into a Python evaluator for the loaded rows on every
+    # execution (a tenth of the worker's CPU, docs/performance.md).
     _take = (
         update(Message)
         .where(Message.id == bindparam("message_id"), _due)
         .values(
             status=InStatus.PROCESSING, claim_token=bindparam("token"), claimed_at=bindparam("now")
         )
+        .execution_options(synchronize_session=False)
     )
 
     def claim_next(self) -> Claim | None:

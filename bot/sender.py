@@ -92,6 +92,7 @@ class Sender:
         .values(
             status=OutStatus.SENDING, claim_token=bindparam("token"), claimed_at=bindparam("now")
         )
+        .execution_options(synchronize_session=False)  # as the pipeline's take
     )
 
     # When this person last wrote on WhatsApp: its 24-hour window (ix_messages_contact).
@@ -192,6 +193,7 @@ class Sender:
                 update(Message)
                 .where(Message.id == message_id, Message.claim_token == token)
                 .values(claim_token=None, **values)
+                .execution_options(synchronize_session=False)
             )
         return True
 
