@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import PROJECT_DIR
@@ -35,6 +35,7 @@ from bot.storage.models import (
     Role,
 )
 from bot.storage.repo import store_inbound
+from tests.statements import recorded
 
 INBOX_DIR = PROJECT_DIR / "bot" / "inbox"
 
@@ -201,18 +202,9 @@ def _add_case(db: Session, services: Services, i: int, now: datetime, carla: int
 
 def _counted(services: Services, view: str, user_id: int) -> tuple[list[Row], int]:
     """The queue's rows, and how many SQL statements reading them took."""
-    engine = services.sessions.kw["bind"]
-    statements: list[str] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with services.sessions() as db:
-            return queues.queue(db, services.settings, view, user_id), len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    with recorded(services.sessions.kw["bind"]) as sent, services.sessions() as db:
+        rows = queues.queue(db, services.settings, view, user_id)
+    return rows, len(sent)
 
 
 def test_the_queue_is_read_in_the_same_few_statements_for_any_number_of_handoffs(

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from bot.messages import InboundMessage
 from bot.services import Services
 from bot.storage.repo import store_inbound
 from tests.conftest import on_postgresql
+from tests.statements import recorded
 
 pytestmark = pytest.mark.skipif(
     on_postgresql(), reason="SQLite's query plans; PostgreSQL plans by table statistics"
@@ -32,28 +32,21 @@ FULL_SCAN = re.compile(
 
 def test_one_message_end_to_end_scans_no_table(services: Services) -> None:
     engine: Engine = services.sessions.kw["bind"]
-    seen: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
-            seen.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        inbound = InboundMessage(
-            urn="whatsapp:+31612345678",
-            channel="whatsapp",
-            channel_message_id="SM0001",
-            received_at=datetime.now(UTC),
-            text="please help he beats me every night",  # answered without Rasa
-            lang="en",
-        )
+    inbound = InboundMessage(
+        urn="whatsapp:+31612345678",
+        channel="whatsapp",
+        channel_message_id="SM0001",
+        received_at=datetime.now(UTC),
+        text="please help he beats me every night",  # answered without Rasa
+        lang="en",
+    )
+    with recorded(engine) as sent:
         with services.sessions.begin() as db:
             store_inbound(db, services.keys, inbound)
         assert services.pipeline.process_next() is True
         assert services.sender.send_next() is True  # no Twilio here: fails, after the checks
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    reads = ("SELECT", "UPDATE", "DELETE")
+    seen = [(s, params) for s, params in sent if s.lstrip().upper().startswith(reads)]
 
     assert any("max(messages.created_at)" in s for s, _ in seen)  # the window check ran
     scans = []

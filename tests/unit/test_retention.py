@@ -8,9 +8,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import func, select
 
 from bot.config import PROJECT_DIR
 from bot.privacy.retention import Policy, Retention
@@ -28,6 +27,7 @@ from bot.storage.models import (
 )
 from bot.storage.repo import get_or_create_contact
 from bot.topics import SERVICE_OF_TOPIC
+from tests.statements import recorded
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 POLICY = Policy(
@@ -112,18 +112,9 @@ def test_each_service_keeps_its_own_period(services: Services) -> None:
 
 def statements(svc: Services, run: Callable[[], object]) -> int:
     """How many SQL statements ``run`` sends."""
-    engine: Engine = svc.sessions.kw["bind"]
-    seen: list[str] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with recorded(svc.sessions.kw["bind"]) as sent:
         run()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    return len(seen)
+    return len(sent)
 
 
 def test_the_latest_service_decides_in_the_same_statements_for_any_number(
