@@ -49,9 +49,21 @@ def test_one_message_end_to_end_scans_no_table(services: Services) -> None:
     seen = [(s, params) for s, params in sent if s.lstrip().upper().startswith(reads)]
 
     assert any("max(messages.created_at)" in s for s, _ in seen)  # the window check ran
-    scans = []
     with engine.connect() as conn:
-        for statement, params in seen:
-            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
-            scans += [(row[-1], statement) for row in plan if FULL_SCAN.match(row[-1])]
+        plans = [
+            (s, [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {s}", params)])
+            for s, params in seen
+        ]
+    scans = [(step, s) for s, plan in plans for step in plan if FULL_SCAN.match(step)]
     assert scans == []
+
+    # Both claims (the pipeline's and the sender's) check that nothing earlier in the
+    # conversation is unfinished; that check must find the unfinished messages by their status,
+    # not read the conversation's whole history, once per queued message.
+    claims = [plan for s, plan in plans if "NOT (EXISTS" in s]
+    assert len(claims) == 2
+    for plan in claims:
+        assert any(
+            "INDEX ix_messages_unfinished (conversation_id=? AND direction=? AND status=?" in step
+            for step in plan
+        ), plan
