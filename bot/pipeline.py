@@ -29,6 +29,7 @@ from bot.keywords import Keyword, choice, keyword
 from bot.messages import Button, Reply
 from bot.metrics import PIPELINE_TURN
 from bot.safety import triage
+from bot.storage.db import is_postgresql
 from bot.storage.models import (
     Author,
     Contact,
@@ -132,10 +133,6 @@ def skip_locked(candidates: Select[*Row]) -> Select[*Row]:
     wait for one another nor take the same row, so the claim's conditional update always wins.
     SQLite has no row locks; there the conditional update alone picks the winner."""
     return candidates.limit(1).with_for_update(skip_locked=True)
-
-
-def is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 class Pipeline:

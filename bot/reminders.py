@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine.nlg import Renderer
+from bot.storage.db import is_postgresql
 from bot.storage.models import (
     Appointment,
     AppointmentStatus,
@@ -177,7 +178,7 @@ class ReminderQueue:
                 .order_by(Reminder.due_at, Reminder.id)
                 .limit(limit)
             )
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
+            if is_postgresql(session):
                 query = query.with_for_update(skip_locked=True)
             due = session.scalars(query).all()
             for reminder in due:

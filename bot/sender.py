@@ -21,7 +21,8 @@ from bot.channels import ChannelRegistry, Outgoing, SendResult
 from bot.errors import PermanentSendError, RateLimitedError, SendError, TemporarySendError
 from bot.messages import Button, Reply
 from bot.metrics import SEND, timed
-from bot.pipeline import due, is_postgresql, skip_locked, unfinished_before
+from bot.pipeline import due, skip_locked, unfinished_before
+from bot.storage.db import is_postgresql
 from bot.storage.models import Contact, Direction, Message, OutStatus
 from bot.storage.repo import MESSAGE_WITH_CONTACT, now, rowcount
 from bot.urn import address

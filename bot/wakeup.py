@@ -22,6 +22,7 @@ import psycopg
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.db import is_postgresql
 from bot.storage.models import Direction, InStatus, Message, OutStatus
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def watch(sessions: sessionmaker[Session], wakeups: Wakeups) -> None:
     def _queued(session: Session, _context: Any) -> None:
         queues = {queue for obj in session.new if (queue := queue_of(obj))}
         told: set[str] = session.info.setdefault(_QUEUED, set())
-        if queues - told and session.get_bind().dialect.name == "postgresql":
+        if queues - told and is_postgresql(session):
             connection = session.connection()
             for queue in sorted(queues - told):
                 connection.execute(select(func.pg_notify(queue, "")))

@@ -131,6 +131,11 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def is_postgresql(session: Session) -> bool:
+    """Row locks (``FOR UPDATE SKIP LOCKED``) and ``NOTIFY``: PostgreSQL has them, SQLite not."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
