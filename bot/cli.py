@@ -351,6 +351,37 @@ def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
     _print_result(result, as_json)
 
 
+@bench.command(name="worker")
+@click.option("--messages", default=2000, show_default=True, help="Messages queued at once.")
+@click.option("--contacts", default=100, show_default=True, help="People they come from.")
+@click.option(
+    "--history",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Answered turns each person already has.",
+)
+@click.option(
+    "--concurrency", default=4, show_default=True, help="BAKEN_WORKER_CONCURRENCY of the worker."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_worker(
+    messages: int, contacts: int, history: int, concurrency: int, as_json: bool
+) -> None:
+    """The worker's CPU per message against a fake Rasa and a fake Twilio API (an empty
+    database in BAKEN_DATABASE_URL, else a temporary SQLite file)."""
+    from bot.bench.worker import run
+
+    result = run(
+        messages=messages,
+        contacts=contacts,
+        history=history,
+        concurrency=concurrency,
+        database_url=os.environ.get("BAKEN_DATABASE_URL"),
+    )
+    _print_result(result, as_json)
+
+
 @bench.command(name="pipeline")
 @click.option("--messages", default=1000, show_default=True, help="Measured messages per run.")
 @click.option("--contacts", default=100, show_default=True, help="People writing at once.")
