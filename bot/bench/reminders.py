@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy import update
 
+from bot.bench import prepare_database
 from bot.config import Settings
 from bot.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from bot.reminders import QuietHours, schedule
 from bot.services import build_services
-from bot.storage.db import migrate
 from bot.storage.models import Reminder
 from bot.storage.repo import get_or_create_contact
 
@@ -118,18 +118,7 @@ def run(
         "BAKEN_RASA_URL": "http://127.0.0.1:9",
         "BAKEN_LOG_LEVEL": "WARNING",
     }
-    if database_url is None:
-        env.pop("BAKEN_SECRET_KEY", None)
-        env.pop("BAKEN_DATA_KEYS", None)
-    settings = Settings(
-        var_dir=workdir / "var",
-        database_url=env["BAKEN_DATABASE_URL"],
-        secret_key=env.get("BAKEN_SECRET_KEY", ""),
-        data_keys=[k for k in env.get("BAKEN_DATA_KEYS", "").split(",") if k],
-    )
-    settings.ensure_keys()
-    migrate(settings.database_url)
-    _seed(settings, count)
+    _seed(prepare_database(env, own_sqlite=database_url is None), count)
     log = workdir / "workers.log"
     deadline = time.monotonic() + count / rate * 3 + 90
     worker = _worker(env, log)

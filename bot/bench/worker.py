@@ -32,13 +32,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
+from bot.bench import prepare_database
 from bot.bench.messages import MESSAGES
-from bot.config import Settings
 from bot.fakes.rasa_api import FakeRasa
 from bot.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from bot.messages import InboundMessage
 from bot.services import Services, build_services
-from bot.storage.db import migrate
 from bot.storage.models import Author, Contact, Direction, InStatus, Message, OutStatus
 from bot.storage.repo import store_inbound
 
@@ -141,18 +140,7 @@ def run(
         "BAKEN_WORKER_CONCURRENCY": str(concurrency),
         "BAKEN_LOG_LEVEL": "WARNING",
     }
-    if database_url is None:  # the SQLite default keeps its keys in var/, as `baken up`
-        env.pop("BAKEN_SECRET_KEY", None)
-        env.pop("BAKEN_DATA_KEYS", None)
-    settings = Settings(
-        var_dir=workdir / "var",
-        database_url=env["BAKEN_DATABASE_URL"],
-        secret_key=env.get("BAKEN_SECRET_KEY", ""),
-        data_keys=[k for k in env.get("BAKEN_DATA_KEYS", "").split(",") if k],
-    )
-    settings.ensure_keys()
-    migrate(settings.database_url)
-    services = build_services(settings)
+    services = build_services(prepare_database(env, own_sqlite=database_url is None))
     _seed(services, contacts, history)
     log = (workdir / "worker.log").open("ab")
     worker = subprocess.Popen(
