@@ -21,7 +21,7 @@ from bot.channels import ChannelRegistry, Outgoing, SendResult
 from bot.errors import PermanentSendError, RateLimitedError, SendError, TemporarySendError
 from bot.messages import Button, Reply
 from bot.metrics import SEND, timed
-from bot.pipeline import due, skip_locked, unfinished_before
+from bot.pipeline import due, first_unfinished, skip_locked
 from bot.storage.db import is_postgresql
 from bot.storage.models import Contact, Direction, Message, OutStatus
 from bot.storage.repo import MESSAGE_WITH_CONTACT, now, rowcount
@@ -77,11 +77,12 @@ class Sender:
     _candidates = (
         select(Message.id, Message.status, Message.claimed_at)
         .where(
-            Message.direction == Direction.OUT,
-            _due,
-            ~unfinished_before(
-                Message, Direction.OUT, [OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED]
+            Message.id.in_(
+                first_unfinished(
+                    Direction.OUT, [OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED]
+                )
             ),
+            _due,
         )
         .order_by(Message.id)
         .limit(20)

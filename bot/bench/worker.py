@@ -8,14 +8,15 @@ a fake Rasa that answers every turn at once with one reply (``bot.fakes.rasa_api
 queued, claimed and sent through the real twilio client to the fake Twilio API, and recorded.
 
 Reported: the worker's CPU per message (user + system from /proc, from queueing the messages to
-the last reply recorded as sent), messages per second, ``lost`` (turns without a reply the fake
-accepted) and ``duplicate_replies`` (replies the fake accepted that the database does not hold:
-a resend).
+the last reply recorded as sent), on PostgreSQL also the database server's when it runs on this
+machine (the statements' work is done there), messages per second, ``lost`` (turns without a
+reply the fake accepted) and ``duplicate_replies`` (replies the fake accepted that the database
+does not hold: a resend).
 
 ``baken bench pipeline`` measures the worker beside a real Rasa on the same CPUs, where one run
 differs from the next by more than most changes to the worker; here nothing else runs, so what
-a change to the worker does shows. With a larger ``history`` a message must not cost more: a
-claim once read each conversation's whole history (docs/performance.md).
+a change to the worker does shows. With a larger ``history`` a message must not cost more
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -97,10 +98,26 @@ def _sent_replies(services: Services) -> dict[str, int]:
     return {str(sid): int(turn_id) for sid, turn_id in rows}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (Linux /proc)."""
+def _cpu_seconds(pid: int, children: bool = False) -> float:
+    """User and system CPU time of a process so far (Linux /proc); with ``children``, also that
+    of its children that have exited."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(f) for f in fields[11 : 15 if children else 13])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float | None:
+    """The CPU time of a PostgreSQL server on this machine (every ``postgres`` process, with
+    the connections that have ended); None where there is none that can be read."""
+    total, found = 0.0, False
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "postgres":
+                total += _cpu_seconds(int(proc.name), children=True)
+                found = True
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+    return total if found else None
 
 
 def _wait_idle(pid: int, timeout_s: float = 120.0) -> None:
@@ -152,6 +169,7 @@ def run(
     )
     try:
         _wait_idle(worker.pid)
+        server_before = None if database_url is None else _postgres_cpu_seconds()
         cpu_before, started = _cpu_seconds(worker.pid), time.monotonic()
         _queue(services, messages, contacts)
         while time.monotonic() - started < timeout_s and worker.poll() is None:
@@ -160,6 +178,7 @@ def run(
             time.sleep(0.1)
         seconds = time.monotonic() - started
         cpu = _cpu_seconds(worker.pid) - cpu_before
+        server_after = None if database_url is None else _postgres_cpu_seconds()
         time.sleep(1.0)  # let a late duplicate show itself
         replies = _sent_replies(services)
         accepted = {m["sid"] for m in list(twilio.created)}
@@ -171,8 +190,14 @@ def run(
         rasa.stop()
         twilio.stop()
     answered = {turn for sid, turn in replies.items() if sid in accepted}
+    server = None
+    if server_before is not None and server_after is not None:
+        server = round((server_after - server_before) * 1000 / messages, 2)
     return {
         "worker_cpu_ms_per_msg": round(cpu * 1000 / messages, 2),
+        # A local PostgreSQL server's CPU (the claims' queries run there); None on SQLite,
+        # which runs inside the worker, or where no server can be read.
+        "database_cpu_ms_per_msg": server,
         "msgs_per_s": round(len(answered) / seconds, 1),
         "lost": messages - len(answered),
         "duplicate_replies": len(accepted - set(replies)),

@@ -185,10 +185,6 @@ class Message(Base):
         UniqueConstraint("channel", "channel_message_id", name="uq_messages_channel_msg"),
         Index("ix_messages_queue", "direction", "status", "next_attempt_at"),
         Index("ix_messages_conversation", "conversation_id", "id"),
-        # A claim takes a message only if nothing earlier in its conversation is unfinished:
-        # with the status in the index that check reads the few unfinished messages, not the
-        # conversation's whole history, for every queued message the claim looks at.
-        Index("ix_messages_unfinished", "conversation_id", "direction", "status", "id"),
         # The WhatsApp window (latest inbound per contact and channel) and erasure by contact.
         Index("ix_messages_contact", "contact_id", "direction", "channel", "created_at"),
         # Deleting a message checks the replies that point at it (foreign key).

@@ -57,13 +57,11 @@ def test_one_message_end_to_end_scans_no_table(services: Services) -> None:
     scans = [(step, s) for s, plan in plans for step in plan if FULL_SCAN.match(step)]
     assert scans == []
 
-    # Both claims (the pipeline's and the sender's) check that nothing earlier in the
-    # conversation is unfinished; that check must find the unfinished messages by their status,
-    # not read the conversation's whole history, once per queued message.
-    claims = [plan for s, plan in plans if "NOT (EXISTS" in s]
+    # Both claims (the pipeline's and the sender's) take only a conversation's first unfinished
+    # message. They find those in one search of the unfinished messages by the queue index, not
+    # by reading each candidate's conversation, once per queued message.
+    claims = [plan for s, plan in plans if "GROUP BY messages.conversation_id" in s]
     assert len(claims) == 2
     for plan in claims:
-        assert any(
-            "INDEX ix_messages_unfinished (conversation_id=? AND direction=? AND status=?" in step
-            for step in plan
-        ), plan
+        assert "SEARCH messages USING INDEX ix_messages_queue (direction=? AND status=?)" in plan
+        assert not any("CORRELATED" in step for step in plan), plan
