@@ -48,7 +48,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from twilio.request_validator import RequestValidator
 
-from bot.bench import percentile
+from bot.bench import cpu_seconds, percentile
 from bot.bench.messages import MESSAGES
 from bot.config import Settings
 from bot.fakes.server import Call
@@ -123,16 +123,13 @@ class Stack:
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds used so far by each process of the stack (not bare Rasa) and this one."""
-        used = {name: cpu_seconds(p) for name, p in self.parts.items() if name != "bare"}
+        used = {name: part_cpu_seconds(p) for name, p in self.parts.items() if name != "bare"}
         return {**used, "bench": sum(os.times()[:2])}
 
 
-def cpu_seconds(part: ManagedProcess) -> float:
-    """User and system CPU time of a process so far (Linux /proc)."""
+def part_cpu_seconds(part: ManagedProcess) -> float:
     assert part.process is not None
-    stat = Path(f"/proc/{part.process.pid}/stat").read_text()
-    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(part.process.pid)
 
 
 def scheduled(part: ManagedProcess) -> tuple[float, float]:
@@ -331,10 +328,10 @@ def bare_capacity(stack: Stack, level: int, prefix: str, messages: int, contacts
     conversations, would overstate it against the gateway's ten-turn ones."""
     url, part = stack.bare_url, stack.parts["bare"]
     asyncio.run(bare_run(url, level, conversations(prefix, 0, contacts, contacts)))
-    cpu_before, thread_before, started = cpu_seconds(part), scheduled(part), time.monotonic()
+    cpu_before, thread_before, started = part_cpu_seconds(part), scheduled(part), time.monotonic()
     rate = asyncio.run(bare_run(url, level, conversations(prefix, contacts, messages, contacts)))
     seconds = time.monotonic() - started
-    cpu_ms = (cpu_seconds(part) - cpu_before) * 1000 / messages
+    cpu_ms = (part_cpu_seconds(part) - cpu_before) * 1000 / messages
     return Bare(rate, cpu_ms, thread_shares(thread_before, scheduled(part), seconds))
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 
-from bot.bench import prepare_database
+from bot.bench import cpu_seconds, prepare_database
 from bot.bench.messages import MESSAGES
 from bot.fakes.rasa_api import FakeRasa
 from bot.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
@@ -98,14 +98,6 @@ def _sent_replies(services: Services) -> dict[str, int]:
     return {str(sid): int(turn_id) for sid, turn_id in rows}
 
 
-def _cpu_seconds(pid: int, children: bool = False) -> float:
-    """User and system CPU time of a process so far (Linux /proc); with ``children``, also that
-    of its children that have exited."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(f) for f in fields[11 : 15 if children else 13])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def _postgres_cpu_seconds() -> float | None:
     """The CPU time of a PostgreSQL server on this machine (every ``postgres`` process, with
     the connections that have ended); None where there is none that can be read."""
@@ -113,7 +105,7 @@ def _postgres_cpu_seconds() -> float | None:
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and (proc / "comm").read_text().strip() == "postgres":
-                total += _cpu_seconds(int(proc.name), children=True)
+                total += cpu_seconds(int(proc.name), children=True)
                 found = True
         except OSError:  # ended meanwhile, or not ours to read
             continue
@@ -123,11 +115,11 @@ def _postgres_cpu_seconds() -> float | None:
 def _wait_idle(pid: int, timeout_s: float = 120.0) -> None:
     """Until the process has started and gone quiet: its start is not what is measured."""
     deadline = time.monotonic() + timeout_s
-    last = _cpu_seconds(pid)
+    last = cpu_seconds(pid)
     time.sleep(1.0)
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        used = _cpu_seconds(pid)
+        used = cpu_seconds(pid)
         if used - last < 0.02:
             return
         last = used
@@ -170,14 +162,14 @@ def run(
     try:
         _wait_idle(worker.pid)
         server_before = None if database_url is None else _postgres_cpu_seconds()
-        cpu_before, started = _cpu_seconds(worker.pid), time.monotonic()
+        cpu_before, started = cpu_seconds(worker.pid), time.monotonic()
         _queue(services, messages, contacts)
         while time.monotonic() - started < timeout_s and worker.poll() is None:
             if len(_sent_replies(services)) >= messages:
                 break
             time.sleep(0.1)
         seconds = time.monotonic() - started
-        cpu = _cpu_seconds(worker.pid) - cpu_before
+        cpu = cpu_seconds(worker.pid) - cpu_before
         server_after = None if database_url is None else _postgres_cpu_seconds()
         time.sleep(1.0)  # let a late duplicate show itself
         replies = _sent_replies(services)
