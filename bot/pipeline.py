@@ -113,20 +113,14 @@ def due(waiting: list[str], in_flight: str) -> Any:
     """SQL condition: a queued message is due — waiting and its retry time has come, or in
     flight longer than the lease (its worker died). Takes ``now`` and ``stale_before``.
 
-    The IN list repeats what the OR says, in a form the queue index can use: without it the
-    database reads every message ever stored to find the few unfinished ones."""
-    return and_(
-        Message.status.in_([*waiting, in_flight]),
-        or_(
-            and_(
-                Message.status.in_(waiting),
-                or_(
-                    Message.next_attempt_at.is_(None),
-                    Message.next_attempt_at <= bindparam("now"),
-                ),
-            ),
-            and_(Message.status == in_flight, Message.claimed_at < bindparam("stale_before")),
+    It filters rows found by id (``first_unfinished``, the take by key); the queue index is used
+    by ``first_unfinished`` itself."""
+    return or_(
+        and_(
+            Message.status.in_(waiting),
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= bindparam("now")),
         ),
+        and_(Message.status == in_flight, Message.claimed_at < bindparam("stale_before")),
     )
 
 
