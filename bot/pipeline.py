@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVarTuple
+from typing import TYPE_CHECKING, Any, TypeVarTuple
 
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +43,9 @@ from bot.storage.models import (
 )
 from bot.storage.repo import MESSAGE_WITH_CONTACT, MESSAGE_WITH_PARENTS, now, open_handoff, rowcount
 from bot.topics import TOPICS
+
+if TYPE_CHECKING:
+    from bot.sender import Claimed, Sender
 
 log = logging.getLogger(__name__)
 Row = TypeVarTuple("Row")
@@ -142,8 +145,10 @@ class Pipeline:
         default_lang: str = "en",
         retry_max_seconds: float = 15.0,
         lease: timedelta = CLAIM_LEASE,
+        sender: Sender | None = None,
     ) -> None:
         self.sessions = sessions
+        self.sender = sender  # sends a turn's replies at once (``complete``); else the outbox
         self.lease = lease  # a claim older than this was lost (its worker died): taken over
         self.renderer = renderer
         self.rasa = rasa
@@ -451,7 +456,8 @@ class Pipeline:
 
     # -- step 3: complete --------------------------------------------------------------------
     def complete(self, claim: Claim, outcome: Outcome) -> bool:
-        """Write the outcome and queue its replies atomically. False if the claim was lost."""
+        """Write the outcome and queue its replies atomically, then, with a sender, send the
+        replies at once if it could take them (bot/sender.py). False if the claim was lost."""
         with self.sessions.begin() as session:
             message, conversation, contact = session.execute(
                 MESSAGE_WITH_PARENTS, {"message_id": claim.message_id}
@@ -476,24 +482,28 @@ class Pipeline:
                 self._record_consent(session, contact, message, outcome)
             if outcome.erase:
                 contact.erase_requested_at = now()
-            for reply in outcome.replies:
-                session.add(
-                    Message(
-                        direction=Direction.OUT,
-                        status=OutStatus.QUEUED,
-                        author=Author.BOT,
-                        conversation_id=conversation.id,
-                        contact_id=contact.id,
-                        channel=message.channel,
-                        text=reply.text,
-                        buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons]
-                        or None,
-                        in_reply_to_id=message.id,
-                        lang=contact.lang or self.default_lang,
-                        topic=outcome.topic,
-                        urgent=outcome.urgent,
-                    )
+            replies = [
+                Message(
+                    direction=Direction.OUT,
+                    status=OutStatus.QUEUED,
+                    author=Author.BOT,
+                    conversation_id=conversation.id,
+                    contact_id=contact.id,
+                    channel=message.channel,
+                    text=reply.text,
+                    buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons]
+                    or None,
+                    in_reply_to_id=message.id,
+                    lang=contact.lang or self.default_lang,
+                    topic=outcome.topic,
+                    urgent=outcome.urgent,
                 )
+                for reply in outcome.replies
+            ]
+            session.add_all(replies)
+            taken: list[Claimed] = []
+            if self.sender is not None:
+                taken = self.sender.take_replies(session, replies, contact)
             if outcome.handoff is not None:
                 handoff = open_handoff(session, conversation.id)
                 if handoff is None:
@@ -520,6 +530,9 @@ class Pipeline:
                 "handoff": outcome.handoff is not None,
             },
         )
+        if taken:
+            assert self.sender is not None
+            self.sender.send(taken)
         return True
 
     @staticmethod

@@ -1,6 +1,14 @@
 """The outbox sender (design.md §2, step 3): delivers queued messages through their channel, in
 order per conversation, with retries and backoff; permanent failures are recorded, not dropped.
 
+Two ways in, one way out (``send``): the outbox loop claims the oldest due message of a
+conversation (``send_next``); and a turn's replies are taken in the transaction that writes them
+(``take_replies``, from the pipeline's ``complete``) when nothing earlier of their conversation
+waits to go out, and sent by the inbound loop that answered, at once. That saves a claim
+transaction per reply and the wait for the one outbox loop (docs/performance.md). A taken reply
+that is never recorded (its worker died) is found by the outbox loop after the lease, like any
+interrupted send.
+
 Routing rules live here, not in the channels: an SMS to an opted-out number is never sent; a
 WhatsApp message outside the 24-hour window goes out as an approved template, or by SMS where the
 person agreed to SMS, or fails visibly.
@@ -97,6 +105,17 @@ class Sender:
         .execution_options(synchronize_session=False)  # as the pipeline's take
     )
 
+    # Anything of a conversation that has not gone out yet (ix_messages_conversation).
+    _unsent = (
+        select(Message.id)
+        .where(
+            Message.conversation_id == bindparam("conversation_id"),
+            Message.direction == Direction.OUT,
+            Message.status.in_([OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED]),
+        )
+        .limit(1)
+    )
+
     # When this person last wrote on WhatsApp: its 24-hour window (ix_messages_contact).
     _last_whatsapp_inbound = select(func.max(Message.created_at)).where(
         Message.contact_id == bindparam("contact_id"),
@@ -120,18 +139,48 @@ class Sender:
                 token = uuid.uuid4().hex
                 params = {**times, "message_id": message_id, "token": token}
                 if rowcount(session.execute(self._take, params)):
-                    return Claimed(
-                        message_id,
-                        token,
-                        attempts=message.attempts,
-                        in_reply_to=message.in_reply_to_id,
-                        interrupted=claimed_at if status == OutStatus.SENDING else None,
-                        channel=message.channel,
-                        out=self._outgoing(session, message, contact),
-                        opted_out=contact.opted_out_at is not None,
-                        expired=message.expires_at is not None and message.expires_at <= current,
-                    )
+                    interrupted = claimed_at if status == OutStatus.SENDING else None
+                    return self._claimed(session, message, contact, token, interrupted)
         return None
+
+    def _claimed(
+        self,
+        session: Session,
+        message: Message,
+        contact: Contact,
+        token: str,
+        interrupted: datetime | None = None,
+    ) -> Claimed:
+        return Claimed(
+            message.id,
+            token,
+            attempts=message.attempts,
+            in_reply_to=message.in_reply_to_id,
+            interrupted=interrupted,
+            channel=message.channel,
+            out=self._outgoing(session, message, contact),
+            opted_out=contact.opted_out_at is not None,
+            expired=message.expires_at is not None and message.expires_at <= now(),
+        )
+
+    def take_replies(
+        self, session: Session, replies: list[Message], contact: Contact
+    ) -> list[Claimed]:
+        """In the transaction that adds a turn's queued ``replies``, before they are flushed: take
+        them for the caller to send right after its commit, if nothing earlier of their
+        conversation waits to go out; otherwise leave them to the outbox loop. Returns the
+        claims (none if left)."""
+        if not replies:
+            return []
+        conversation_id = replies[0].conversation_id
+        with session.no_autoflush:
+            if session.scalar(self._unsent, {"conversation_id": conversation_id}) is not None:
+                return []
+        token, taken_at = uuid.uuid4().hex, now()
+        for reply in replies:
+            reply.status, reply.claim_token, reply.claimed_at = OutStatus.SENDING, token, taken_at
+        session.flush()
+        return [self._claimed(session, reply, contact, token) for reply in replies]
 
     def _outgoing(self, session: Session, message: Message, contact: Contact) -> Outgoing:
         window_open = True
@@ -170,8 +219,39 @@ class Sender:
         claimed = self._claim()
         if claimed is None:
             return False
-        message_id, token = claimed.message_id, claimed.token
-        # Send outside any transaction; then record what happened, guarded by the claim token.
+        self.send([claimed])
+        return True
+
+    def send(self, claims: list[Claimed]) -> None:
+        """Send claimed messages of one conversation in order, outside any transaction; then
+        record what happened in one, each guarded by its claim token. After a failure the rest
+        go back to the queue, behind the failed one."""
+        records: list[tuple[Claimed, dict[str, Any]]] = []
+        for claimed in claims:
+            values = self._attempt(claimed)
+            records.append((claimed, values))
+            if values["status"] != OutStatus.SENT:
+                break
+        unsent = claims[len(records) :]
+        with self.sessions.begin() as session:
+            for claimed, values in records:
+                session.execute(self._recorded(claimed, values))
+            for claimed in unsent:
+                values = {"status": OutStatus.QUEUED, "claimed_at": None}
+                session.execute(self._recorded(claimed, values))
+
+    @staticmethod
+    def _recorded(claimed: Claimed, values: dict[str, Any]) -> Any:
+        """One guarded UPDATE: written only if the claim is still ours."""
+        return (
+            update(Message)
+            .where(Message.id == claimed.message_id, Message.claim_token == claimed.token)
+            .values(claim_token=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+
+    def _attempt(self, claimed: Claimed) -> dict[str, Any]:
+        """Try one send; returns the columns this attempt changes."""
         result: SendResult | None = None
         failure: Exception | None = None
         route = Route(claimed.channel, claimed.out)
@@ -188,16 +268,7 @@ class Sender:
                     result = channel.send(route.out)
         except Exception as exc:
             failure = exc
-        # One guarded UPDATE: written only if the claim is still ours.
-        values = self._record(claimed, route, result, failure)
-        with self.sessions.begin() as session:
-            session.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.claim_token == token)
-                .values(claim_token=None, **values)
-                .execution_options(synchronize_session=False)
-            )
-        return True
+        return self._record(claimed, route, result, failure)
 
     @staticmethod
     def _already_sent(

@@ -100,6 +100,13 @@ def build_services(settings: Settings) -> Services:
     )
     account = twilio_account(settings)
     channels = build_channels(settings, account)
+    sender = Sender(
+        sessions,
+        channels,
+        templates=settings.twilio_templates,
+        default_lang=settings.default_lang,
+        lease=timedelta(seconds=settings.send_claim_lease_seconds),
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -115,15 +122,10 @@ def build_services(settings: Settings) -> Services:
             default_lang=settings.default_lang,
             retry_max_seconds=settings.retry_max_seconds,
             lease=timedelta(seconds=settings.inbound_claim_lease_seconds),
+            sender=sender,
         ),
         twilio=account,
         reminders=ReminderQueue(sessions, renderer, default_lang=settings.default_lang),
-        sender=Sender(
-            sessions,
-            channels,
-            templates=settings.twilio_templates,
-            default_lang=settings.default_lang,
-            lease=timedelta(seconds=settings.send_claim_lease_seconds),
-        ),
+        sender=sender,
         wakeups=wakeups,
     )

@@ -5,7 +5,8 @@ ordinary questions, stored as the webhook stores them) are queued at once in an 
 where each person has already accepted the privacy notice and has ``history`` answered turns. A
 real ``baken worker`` process, started and idle first, processes them: the claim, safety triage,
 a fake Rasa that answers every turn at once with one reply (``bot.fakes.rasa_api``), the reply
-queued, claimed and sent through the real twilio client to the fake Twilio API, and recorded.
+written, sent through the real twilio client to the fake Twilio API, and recorded (by the
+inbound loop at once, or by the outbox loop when the person's previous reply was still going).
 
 Reported: the worker's CPU per message (user + system from /proc, from queueing the messages to
 the last reply recorded as sent), on PostgreSQL also the database server's when it runs on this

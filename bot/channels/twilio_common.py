@@ -1,4 +1,4 @@
-"""What WhatsApp and SMS through Twilio share: one REST client pointed at
+"""What WhatsApp and SMS through Twilio share: a REST client per thread pointed at
 ``BAKEN_TWILIO_API_BASE``, signature checks with twilio's ``RequestValidator`` and the parsing
 of Twilio's inbound webhook into ``InboundMessage``."""
 
@@ -58,11 +58,22 @@ class TwilioAccount:
         status_callback: str | None,
         mps: float = 10.0,
     ) -> None:
-        self.client = Client(account_sid, auth_token)
-        self.client.api.base_url = api_base.rstrip("/")
+        self._credentials = (account_sid, auth_token)
+        self._api_base = api_base.rstrip("/")
+        self._local = threading.local()
         self.validator = RequestValidator(auth_token)
         self.status_callback = status_callback
         self.pacer = Pacer(mps)
+
+    @property
+    def client(self) -> Client:
+        """This thread's client: every inbound loop sends, and twilio's client (a
+        ``requests.Session`` inside) is not safe to share between threads (twilio-python#580)."""
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = Client(*self._credentials)
+            client.api.base_url = self._api_base
+        return client
 
     def verify(self, url: str, params: Mapping[str, Any], signature: str) -> bool:
         return bool(signature) and bool(self.validator.validate(url, params, signature))

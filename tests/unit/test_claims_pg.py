@@ -103,8 +103,9 @@ def test_two_workers_process_in_order_and_send_exactly_once(
     processed = run_two(a.pipeline.process_next, b.pipeline.process_next)
     assert sum(processed) == conversations * per_conversation
     assert min(processed) > 0  # both workers really worked
-    sent = run_two(a.sender.send_next, b.sender.send_next)
-    assert min(sent) > 0
+    # Most replies went out from the inbound loops; those whose conversation still had one
+    # being sent were left queued, for the outbox loops.
+    run_two(a.sender.send_next, b.sender.send_next)
     with a.sessions() as db:
         rows = db.scalars(select(Message).order_by(Message.id)).all()
     by_inbound = {m.id: m for m in rows if m.direction == Direction.IN}

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from bot import consent
+from bot.channels import Outgoing, SendResult
+from bot.errors import TemporarySendError
 from bot.privacy.subject import erase_requested
 from bot.services import Services
 from bot.storage.models import (
@@ -125,7 +128,19 @@ def offer_erasure(svc: Services, after: int) -> None:
         )
 
 
-def test_delete_my_data_erases_after_the_confirmation_is_sent(services: Services) -> None:
+def channel_down(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The person's channel fails for now, as a provider's outage: replies stay unsent."""
+
+    def send(out: Outgoing) -> SendResult:
+        raise TemporarySendError("HTTP 503")
+
+    monkeypatch.setattr(svc.channels.get("web"), "send", send)
+
+
+def test_delete_my_data_erases_after_the_confirmation_is_sent(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel_down(services, monkeypatch)
     wish = receive(services, "delete my data")
     offer_erasure(services, wish)
     confirm = receive(services, "1")  # "Yes, delete all"
@@ -136,7 +151,8 @@ def test_delete_my_data_erases_after_the_confirmation_is_sent(services: Services
     assert requested is not None
     tracker = services.settings.tracker_url
     later = requested + timedelta(seconds=60)
-    # The confirmation is still queued: the person must get it before their address goes.
+    # The confirmation has not gone out: the person must get it before their address goes.
+    assert message(services, done.id).status == OutStatus.ERRORED
     assert erase_requested(services.sessions, tracker, delay=timedelta(0), at=later) == 0
     with services.sessions.begin() as db:
         db.execute(update(Message).where(Message.id == done.id).values(status=OutStatus.SENT))
@@ -147,7 +163,10 @@ def test_delete_my_data_erases_after_the_confirmation_is_sent(services: Services
         assert db.scalars(select(Tombstone.reason)).one() == "chat"
 
 
-def test_an_unreachable_person_is_erased_after_an_hour_anyway(services: Services) -> None:
+def test_an_unreachable_person_is_erased_after_an_hour_anyway(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel_down(services, monkeypatch)
     wish = receive(services, "delete my data")
     offer_erasure(services, wish)
     receive(services, consent.ERASE_CONFIRM)

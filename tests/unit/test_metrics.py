@@ -25,8 +25,8 @@ from bot.metrics import DatabaseCollector, render
 from bot.reminders import QuietHours, schedule
 from bot.services import Services
 from bot.storage.db import make_engine, make_sessionmaker
-from bot.storage.models import Reminder
-from bot.storage.repo import get_or_create_contact
+from bot.storage.models import Author, Direction, Message, OutStatus, Reminder
+from bot.storage.repo import get_or_create_contact, open_conversation
 
 
 def free_port() -> int:
@@ -93,7 +93,8 @@ def test_numbers_follow_real_activity(gateway: TestClient) -> None:
     ack = "baken_webhook_ack_seconds_count"
     assert value(waiting, ack, channel="web") == value(before, ack, channel="web") + 1
 
-    # An urgent message is answered without Rasa: a reply queued, an urgent handoff waiting.
+    # An urgent message is answered without Rasa: its reply sent at once by the loop that
+    # answered, an urgent handoff waiting.
     # (Whatever the first message's turn was, Rasa down or a consent notice, it was one turn.)
     gateway.post("/api/chat/m-two/messages?wait=0", json={"text": "please help he beats me"})
     assert svc.pipeline.process_next() is True
@@ -103,18 +104,40 @@ def test_numbers_follow_real_activity(gateway: TestClient) -> None:
     assert total(handled, turns) == total(before, turns) + 2  # whatever their outcomes
     assert value(handled, turns, outcome="handled") >= value(before, turns, outcome="handled") + 1
     assert value(handled, "baken_handoffs_waiting", urgent="true") == 1
-    queued = value(handled, "baken_outbox_queue", status="queued")
-    assert queued >= 1
-    assert value(handled, "baken_outbox_oldest_queued_seconds") >= 0
+    replied = value(handled, "baken_messages", direction="out", channel="web", status="sent")
+    assert replied >= 1
+    send = "baken_send_seconds_count"
+    assert value(handled, send, channel="web", outcome="ok") == (
+        value(before, send, channel="web", outcome="ok") + replied
+    )
+    assert value(handled, "baken_outbox_queue", status="queued") == 0
 
-    while svc.sender.send_next():
-        pass
+    # A counsellor's message waits in the outbox until the outbox loop sends it.
+    with svc.sessions.begin() as db:
+        contact = get_or_create_contact(db, svc.keys, "web:m-two")
+        conversation = open_conversation(db, contact)
+        db.add(
+            Message(
+                direction=Direction.OUT,
+                status=OutStatus.QUEUED,
+                author=Author.COUNSELLOR,
+                conversation_id=conversation.id,
+                contact_id=contact.id,
+                channel="web",
+                text="A counsellor writes",
+            )
+        )
+    queued = scrape(gateway)
+    assert value(queued, "baken_outbox_queue", status="queued") == 1
+    assert value(queued, "baken_outbox_oldest_queued_seconds") >= 0
+    assert svc.sender.send_next() is True
     sent = scrape(gateway)
     assert value(sent, "baken_outbox_queue", status="queued") == 0
-    assert value(sent, "baken_messages", direction="out", channel="web", status="sent") == queued
-    send = "baken_send_seconds_count"
+    assert value(sent, "baken_messages", direction="out", channel="web", status="sent") == (
+        replied + 1
+    )
     assert value(sent, send, channel="web", outcome="ok") == (
-        value(before, send, channel="web", outcome="ok") + queued
+        value(handled, send, channel="web", outcome="ok") + 1
     )
 
     # A Rasa call (here: the readiness probe, Rasa being down) is timed with its outcome.
