@@ -364,9 +364,21 @@ def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
 @click.option(
     "--concurrency", default=4, show_default=True, help="BAKEN_WORKER_CONCURRENCY of the worker."
 )
+@click.option(
+    "--twilio-latency-ms",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="How long the fake Twilio API takes to accept each message, as the real one over a WAN.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench_worker(
-    messages: int, contacts: int, history: int, concurrency: int, as_json: bool
+    messages: int,
+    contacts: int,
+    history: int,
+    concurrency: int,
+    twilio_latency_ms: float,
+    as_json: bool,
 ) -> None:
     """The worker's CPU per message against a fake Rasa and a fake Twilio API (an empty
     database in BAKEN_DATABASE_URL, else a temporary SQLite file)."""
@@ -378,6 +390,7 @@ def bench_worker(
         history=history,
         concurrency=concurrency,
         database_url=os.environ.get("BAKEN_DATABASE_URL"),
+        twilio_latency_s=twilio_latency_ms / 1000,
     )
     _print_result(result, as_json)
 

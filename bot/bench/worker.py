@@ -8,6 +8,9 @@ a fake Rasa that answers every turn at once with one reply (``bot.fakes.rasa_api
 written, sent through the real twilio client to the fake Twilio API, and recorded (by the
 inbound loop at once, or by the outbox loop when the person's previous reply was still going).
 
+``twilio_latency`` makes the fake Twilio API take that long to accept each message, as the real
+one does across an ocean: then what is measured is how many sends the worker keeps in flight.
+
 Reported: the worker's CPU per message (user + system from /proc, from queueing the messages to
 the last reply recorded as sent), on PostgreSQL also the database server's when it runs on this
 machine (the statements' work is done there), messages per second, ``lost`` (turns without a
@@ -134,9 +137,10 @@ def run(
     concurrency: int = 4,
     database_url: str | None = None,
     timeout_s: float = 600.0,
+    twilio_latency_s: float = 0.0,
 ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="baken-bench-worker-"))
-    rasa, twilio = FakeRasa().start(), FakeTwilio().start()
+    rasa, twilio = FakeRasa().start(), FakeTwilio(latency=twilio_latency_s).start()
     env = {
         **os.environ,
         "BAKEN_VAR_DIR": str(workdir / "var"),
@@ -198,5 +202,6 @@ def run(
         "contacts": contacts,
         "history": history,
         "worker_concurrency": concurrency,
+        "twilio_latency_ms": round(twilio_latency_s * 1000, 1),
         "database": "sqlite" if database_url is None else database_url.split(":", 1)[0],
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,9 @@ class FakeTwilio(FakeServer):
     # refused at most twice, so a test does not wait out a long chain of retry backoffs.
     failure_rate: float = 0.0
     _dice: random.Random = field(default_factory=lambda: random.Random(8))
+    # Seconds each message creation takes, as the real API's round trip (benchmarks); each
+    # request has a thread of its own, so sends in flight overlap as they would at Twilio.
+    latency: float = 0.0
     _refused: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def answer(self, call: Call) -> tuple[int, dict[str, Any]]:
@@ -54,6 +58,8 @@ class FakeTwilio(FakeServer):
         if not call.form.get("To"):
             return twilio_error(400, 21604, "A 'To' phone number is required.")
         message = (call.form["To"], call.form.get("Body", ""))
+        if self.latency:
+            time.sleep(self.latency)
         if self._refused[message] < 2 and self._dice.random() < self.failure_rate:
             self._refused[message] += 1
             return twilio_error(*self._dice.choice(OUTAGES))
