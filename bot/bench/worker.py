@@ -203,5 +203,7 @@ def run(
         "history": history,
         "worker_concurrency": concurrency,
         "twilio_latency_ms": round(twilio_latency_s * 1000, 1),
+        # With a latency: the most sends the fake Twilio API had in flight at once.
+        "twilio_most_in_flight": twilio.most_in_flight,
         "database": "sqlite" if database_url is None else database_url.split(":", 1)[0],
     }

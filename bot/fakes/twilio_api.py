@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ class FakeTwilio(FakeServer):
     # Seconds each message creation takes, as the real API's round trip (benchmarks); each
     # request has a thread of its own, so sends in flight overlap as they would at Twilio.
     latency: float = 0.0
+    most_in_flight: int = 0  # the most creations answered at the same time
+    _in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _refused: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def answer(self, call: Call) -> tuple[int, dict[str, Any]]:
@@ -59,7 +63,12 @@ class FakeTwilio(FakeServer):
             return twilio_error(400, 21604, "A 'To' phone number is required.")
         message = (call.form["To"], call.form.get("Body", ""))
         if self.latency:
+            with self._lock:
+                self._in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self._in_flight)
             time.sleep(self.latency)
+            with self._lock:
+                self._in_flight -= 1
         if self._refused[message] < 2 and self._dice.random() < self.failure_rate:
             self._refused[message] += 1
             return twilio_error(*self._dice.choice(OUTAGES))
