@@ -45,7 +45,7 @@ from bot.storage.repo import MESSAGE_WITH_CONTACT, MESSAGE_WITH_PARENTS, now, op
 from bot.topics import TOPICS
 
 if TYPE_CHECKING:
-    from bot.sender import Claimed, Sender
+    from bot.sender import Sender
 
 log = logging.getLogger(__name__)
 Row = TypeVarTuple("Row")
@@ -141,14 +141,14 @@ class Pipeline:
         sessions: sessionmaker[Session],
         renderer: Renderer,
         rasa: RasaClient,
+        sender: Sender,
         *,
         default_lang: str = "en",
         retry_max_seconds: float = 15.0,
         lease: timedelta = CLAIM_LEASE,
-        sender: Sender | None = None,
     ) -> None:
         self.sessions = sessions
-        self.sender = sender  # sends a turn's replies at once (``complete``); else the outbox
+        self.sender = sender  # sends a turn's replies at once (``complete``)
         self.lease = lease  # a claim older than this was lost (its worker died): taken over
         self.renderer = renderer
         self.rasa = rasa
@@ -456,8 +456,8 @@ class Pipeline:
 
     # -- step 3: complete --------------------------------------------------------------------
     def complete(self, claim: Claim, outcome: Outcome) -> bool:
-        """Write the outcome and queue its replies atomically, then, with a sender, send the
-        replies at once if it could take them (bot/sender.py). False if the claim was lost."""
+        """Write the outcome and queue its replies atomically, then send the replies at once if
+        they could be taken (bot/sender.py). False if the claim was lost."""
         with self.sessions.begin() as session:
             message, conversation, contact = session.execute(
                 MESSAGE_WITH_PARENTS, {"message_id": claim.message_id}
@@ -501,9 +501,7 @@ class Pipeline:
                 for reply in outcome.replies
             ]
             session.add_all(replies)
-            taken: list[Claimed] = []
-            if self.sender is not None:
-                taken = self.sender.take_replies(session, replies, contact)
+            taken = self.sender.take_replies(session, replies, contact)
             if outcome.handoff is not None:
                 handoff = open_handoff(session, conversation.id)
                 if handoff is None:
@@ -530,9 +528,7 @@ class Pipeline:
                 "handoff": outcome.handoff is not None,
             },
         )
-        if taken:
-            assert self.sender is not None
-            self.sender.send(taken)
+        self.sender.send_taken(taken)
         return True
 
     @staticmethod

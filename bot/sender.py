@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,16 @@ class Claimed:
     out: Outgoing
     opted_out: bool
     expired: bool
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A turn's replies taken in the transaction that writes them (``Sender.take_replies``)."""
+
+    replies: list[Message] = field(default_factory=list)
+    contact: Contact | None = None
+    token: str = ""
+    window_open: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,19 +146,20 @@ class Sender:
                 message, contact = session.execute(
                     MESSAGE_WITH_CONTACT, {"message_id": message_id}
                 ).one()
+                window_open = self._window_open(session, message.channel, contact)
                 token = uuid.uuid4().hex
                 params = {**times, "message_id": message_id, "token": token}
                 if rowcount(session.execute(self._take, params)):
                     interrupted = claimed_at if status == OutStatus.SENDING else None
-                    return self._claimed(session, message, contact, token, interrupted)
+                    return self._claimed(message, contact, token, window_open, interrupted)
         return None
 
     def _claimed(
         self,
-        session: Session,
         message: Message,
         contact: Contact,
         token: str,
+        window_open: bool,
         interrupted: datetime | None = None,
     ) -> Claimed:
         return Claimed(
@@ -158,35 +169,44 @@ class Sender:
             in_reply_to=message.in_reply_to_id,
             interrupted=interrupted,
             channel=message.channel,
-            out=self._outgoing(session, message, contact),
+            out=self._outgoing(message, contact, window_open),
             opted_out=contact.opted_out_at is not None,
             expired=message.expires_at is not None and message.expires_at <= now(),
         )
 
-    def take_replies(
-        self, session: Session, replies: list[Message], contact: Contact
-    ) -> list[Claimed]:
+    def take_replies(self, session: Session, replies: list[Message], contact: Contact) -> Taken:
         """In the transaction that adds a turn's queued ``replies``, before they are flushed: take
-        them for the caller to send right after its commit, if nothing earlier of their
-        conversation waits to go out; otherwise leave them to the outbox loop. Returns the
-        claims (none if left)."""
+        them for the caller to send (``send_taken``) right after its commit, if nothing earlier of
+        their conversation waits to go out; otherwise leave them to the outbox loop. Only reads
+        here, so SQLite's write lock is not held any longer for it."""
         if not replies:
-            return []
-        conversation_id = replies[0].conversation_id
+            return Taken()
+        first = replies[0]
         with session.no_autoflush:
-            if session.scalar(self._unsent, {"conversation_id": conversation_id}) is not None:
-                return []
+            if session.scalar(self._unsent, {"conversation_id": first.conversation_id}) is not None:
+                return Taken()
+            window_open = self._window_open(session, first.channel, contact)
         token, taken_at = uuid.uuid4().hex, now()
         for reply in replies:
             reply.status, reply.claim_token, reply.claimed_at = OutStatus.SENDING, token, taken_at
-        session.flush()
-        return [self._claimed(session, reply, contact, token) for reply in replies]
+        return Taken(replies, contact, token, window_open)
 
-    def _outgoing(self, session: Session, message: Message, contact: Contact) -> Outgoing:
-        window_open = True
-        if message.channel == "whatsapp":
-            last = session.scalar(self._last_whatsapp_inbound, {"contact_id": contact.id})
-            window_open = last is not None and now() - last < WHATSAPP_WINDOW
+    def send_taken(self, taken: Taken) -> None:
+        """Send what ``take_replies`` took, once its transaction has committed (ids assigned)."""
+        if taken.replies and taken.contact is not None:
+            contact = taken.contact
+            self.send(
+                [self._claimed(r, contact, taken.token, taken.window_open) for r in taken.replies]
+            )
+
+    def _window_open(self, session: Session, channel: str, contact: Contact) -> bool:
+        """Whether a free-form WhatsApp message may go: the person wrote in the last 24 hours."""
+        if channel != "whatsapp":
+            return True
+        last = session.scalar(self._last_whatsapp_inbound, {"contact_id": contact.id})
+        return last is not None and now() - last < WHATSAPP_WINDOW
+
+    def _outgoing(self, message: Message, contact: Contact, window_open: bool) -> Outgoing:
         return Outgoing(
             message_id=message.id,
             address=address(contact.urn, message.channel),
