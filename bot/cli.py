@@ -311,6 +311,16 @@ def _print_result(result: dict[str, Any], as_json: bool) -> None:
         click.echo(f"{key:>{width}}: {value}")
 
 
+# The benchmarks that send through the fake Twilio API can make it as slow as the real one.
+TWILIO_LATENCY = click.option(
+    "--twilio-latency-ms",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="How long the fake Twilio API takes to accept each message, as the real one over a WAN.",
+)
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks against local fakes (results: docs/performance.md)."""
@@ -319,6 +329,7 @@ def bench() -> None:
 @bench.command(name="reminders")
 @click.option("--count", default=2000, show_default=True, help="Due reminders to send.")
 @click.option("--rate", default=100.0, show_default=True, help="Target messages per second.")
+@TWILIO_LATENCY
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--plot",
@@ -326,13 +337,16 @@ def bench() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also draw the send timeline to this PNG (needs matplotlib).",
 )
-def bench_reminders(count: int, rate: float, as_json: bool, plot_to: Path | None) -> None:
+def bench_reminders(
+    count: int, rate: float, twilio_latency_ms: float, as_json: bool, plot_to: Path | None
+) -> None:
     """Send N due reminders with a worker killed halfway; count lost and duplicate messages."""
     import os
 
     from bot.bench.reminders import run
 
-    result = run(count, rate, os.environ.get("BAKEN_DATABASE_URL"), plot_to)
+    database_url = os.environ.get("BAKEN_DATABASE_URL")
+    result = run(count, rate, database_url, plot_to, twilio_latency_ms / 1000)
     _print_result(result, as_json)
 
 
@@ -364,13 +378,7 @@ def bench_metrics(messages: int, scrapes: int, as_json: bool) -> None:
 @click.option(
     "--concurrency", default=4, show_default=True, help="BAKEN_WORKER_CONCURRENCY of the worker."
 )
-@click.option(
-    "--twilio-latency-ms",
-    default=0.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="How long the fake Twilio API takes to accept each message, as the real one over a WAN.",
-)
+@TWILIO_LATENCY
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench_worker(
     messages: int,

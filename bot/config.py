@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     # Inbound loops per worker process; each conversation is still handled one message at a time.
     worker_concurrency: int = Field(default=4, ge=1)
+    outbox_concurrency: int = Field(default=2, ge=1)
     retry_max_seconds: float = 15.0
     run_worker_in_gateway: bool = True
     # Privacy (issue 7, docs/privacy.md): "delete my data" is carried out this long after the

@@ -1,6 +1,7 @@
-"""The worker: ``BAKEN_WORKER_CONCURRENCY`` loops processing inbound messages, one sending the
-outbox, one queueing due reminders, one carrying out erasure requests and retention
-(bot/privacy).
+"""The worker: ``BAKEN_WORKER_CONCURRENCY`` loops processing inbound messages (each sends its
+turn's replies itself), ``BAKEN_OUTBOX_CONCURRENCY`` sending the rest of the outbox (counsellors'
+messages, reminders, retries), one queueing due reminders, one carrying out erasure requests and
+retention (bot/privacy).
 
 The loops sleep between polls until their queue's event is set (bot/wakeup.py): by a commit in
 this process that queued work, or on PostgreSQL by a listener thread hearing another process's.
@@ -77,11 +78,15 @@ class Worker:
     def start(self) -> None:
         poll = self.services.settings.worker_poll_seconds
         inbound = self.services.settings.worker_concurrency
+        outbox = self.services.settings.outbox_concurrency
         wakeups = self.services.wakeups
         process = self.services.pipeline.process_next
         loops: list[tuple[str, Callable[[], bool], threading.Event]] = [
             *((f"inbound-{n}", process, wakeups.inbound) for n in range(1, inbound + 1)),
-            ("outbox", self.services.sender.send_next, wakeups.outbox),
+            *(
+                (f"outbox-{n}", self.services.sender.send_next, wakeups.outbox)
+                for n in range(1, outbox + 1)
+            ),
             ("reminders", self._queue_reminders, threading.Event()),
             ("privacy", self._privacy, threading.Event()),
         ]

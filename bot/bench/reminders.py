@@ -5,7 +5,9 @@ Reports what the fake received: ``sent`` (people who got their reminder), ``lost
 ``duplicates`` (extra copies), and the achieved send rate against the target (Twilio's per-sender
 pace, ``BAKEN_TWILIO_MPS``). The rate is measured while a worker is sending; the pauses (the first
 worker queueing the reminders, the kill and the second worker's start) are reported apart as
-``pause_s``, with the whole run's ``wall_s``.
+``pause_s``, with the whole run's ``wall_s``. ``twilio_latency`` makes the fake take that long
+to accept each message, as the real API does across the internet: then the worker's outbox loops
+(``BAKEN_OUTBOX_CONCURRENCY``, from the environment) decide the rate.
 """
 
 from __future__ import annotations
@@ -66,12 +68,14 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def timeline(times: list[float], rate: float) -> tuple[float, float, float]:
-    """(sends per second while sending, seconds of pauses, seconds from first to last send)."""
+def timeline(times: list[float], rate: float, latency: float = 0.0) -> tuple[float, float, float]:
+    """(sends per second while sending, seconds of pauses, seconds from first to last send).
+    A gap between sends is a pause when it is longer than 20 target intervals and than three
+    of Twilio's answers (a loop waiting for one is sending, not paused)."""
     times = sorted(times)
     if len(times) < 2:
         return 0.0, 0.0, 0.0
-    limit = max(PAUSE_INTERVALS / rate, 0.05)
+    limit = max(PAUSE_INTERVALS / rate, 0.05, 3 * latency)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     busy = [g for g in gaps if g <= limit]
     achieved = len(busy) / sum(busy) if sum(busy) > 0 else 0.0
@@ -101,10 +105,14 @@ def plot(times: list[float], killed_at: float, rate: float, path: Path) -> None:
 
 
 def run(
-    count: int, rate: float, database_url: str | None = None, plot_to: Path | None = None
+    count: int,
+    rate: float,
+    database_url: str | None = None,
+    plot_to: Path | None = None,
+    twilio_latency_s: float = 0.0,
 ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="baken-bench-"))
-    fake = FakeTwilio().start()
+    fake = FakeTwilio(latency=twilio_latency_s).start()
     env = {
         **os.environ,
         "BAKEN_VAR_DIR": str(workdir / "var"),
@@ -140,7 +148,7 @@ def run(
     times = [c.at for c in fake.sent("/Messages.json") if c.method == "POST"]
     if plot_to is not None and times:
         plot(times, killed_at, rate, plot_to)
-    achieved, paused, wall = timeline(times, rate)
+    achieved, paused, wall = timeline(times, rate, twilio_latency_s)
     return {
         "sent": len(per_person),
         "lost": count - len(per_person),
@@ -149,4 +157,6 @@ def run(
         "target_rate": rate,
         "pause_s": round(paused, 2),
         "wall_s": round(wall, 2),
+        "twilio_latency_ms": round(twilio_latency_s * 1000, 1),
+        "twilio_most_in_flight": fake.most_in_flight,  # with a latency: sends that overlapped
     }

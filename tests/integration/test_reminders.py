@@ -23,6 +23,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice() -> No
     assert result["duplicates"] == 0
 
 
+def test_the_outbox_loops_send_side_by_side() -> None:
+    """Against a slow Twilio API the worker's two outbox loops (``BAKEN_OUTBOX_CONCURRENCY``)
+    have sends in flight together; still none lost or sent twice across the kill."""
+    result = run(count=40, rate=1000, twilio_latency_s=0.3)
+    assert (result["sent"], result["lost"], result["duplicates"]) == (40, 0, 0)
+    assert result["twilio_most_in_flight"] > 1
+
+
 @pytest.mark.stack
 def test_reminder_on_whatsapp_falls_back_to_sms_after_63016(stack: Stack) -> None:
     phone = new_phone()
