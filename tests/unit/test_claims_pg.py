@@ -19,8 +19,9 @@ from bot.pipeline import Pipeline
 from bot.sender import Sender
 from bot.services import Services, build_services
 from bot.storage.db import make_sessionmaker
-from bot.storage.models import Author, Direction, InStatus, Message, OutStatus
-from bot.storage.repo import get_or_create_contact, open_conversation, store_inbound
+from bot.storage.models import Direction, InStatus, Message, OutStatus
+from bot.storage.repo import store_inbound
+from tests.unit.test_sender import queue
 
 URGENT = "I want to kill myself"
 _ids = itertools.count(1)
@@ -37,25 +38,6 @@ def receive(svc: Services, session: str) -> int:
     )
     with svc.sessions.begin() as db:
         return store_inbound(db, svc.keys, inbound).id
-
-
-def queue_for_outbox(svc: Services, session: str) -> int:
-    """A counsellor's message, waiting for the outbox loop."""
-    with svc.sessions.begin() as db:
-        contact = get_or_create_contact(db, svc.keys, f"web:{session}")
-        conversation = open_conversation(db, contact)
-        message = Message(
-            direction=Direction.OUT,
-            status=OutStatus.QUEUED,
-            author=Author.COUNSELLOR,
-            conversation_id=conversation.id,
-            contact_id=contact.id,
-            channel="web",
-            text="A counsellor writes",
-        )
-        db.add(message)
-        db.flush()
-        return message.id
 
 
 def impatient(svc: Services, url: str) -> tuple[Pipeline, Sender]:
@@ -81,7 +63,7 @@ def test_a_row_locked_by_another_worker_is_skipped(settings: Settings, pg_url: s
         assert pipeline.claim_next() is None  # the first is locked, the second is claimed
         other_worker.rollback()
     assert pipeline.process_next() is True  # the first, now that its lock is gone
-    reply = queue_for_outbox(svc, "locked-a")
+    [reply] = queue(svc, "web", ["for the outbox loop"])
     with svc.engine.connect() as other_worker:
         other_worker.execute(
             text("SELECT id FROM messages WHERE id = :id FOR UPDATE"), {"id": reply}

@@ -25,8 +25,9 @@ from bot.metrics import DatabaseCollector, render
 from bot.reminders import QuietHours, schedule
 from bot.services import Services
 from bot.storage.db import make_engine, make_sessionmaker
-from bot.storage.models import Author, Direction, Message, OutStatus, Reminder
-from bot.storage.repo import get_or_create_contact, open_conversation
+from bot.storage.models import Reminder
+from bot.storage.repo import get_or_create_contact
+from tests.unit.test_sender import queue
 
 
 def free_port() -> int:
@@ -112,21 +113,8 @@ def test_numbers_follow_real_activity(gateway: TestClient) -> None:
     )
     assert value(handled, "baken_outbox_queue", status="queued") == 0
 
-    # A counsellor's message waits in the outbox until the outbox loop sends it.
-    with svc.sessions.begin() as db:
-        contact = get_or_create_contact(db, svc.keys, "web:m-two")
-        conversation = open_conversation(db, contact)
-        db.add(
-            Message(
-                direction=Direction.OUT,
-                status=OutStatus.QUEUED,
-                author=Author.COUNSELLOR,
-                conversation_id=conversation.id,
-                contact_id=contact.id,
-                channel="web",
-                text="A counsellor writes",
-            )
-        )
+    # A message for the outbox loop (a counsellor's, say) waits until that loop sends it.
+    queue(svc, "web", ["A counsellor writes"])
     queued = scrape(gateway)
     assert value(queued, "baken_outbox_queue", status="queued") == 1
     assert value(queued, "baken_outbox_oldest_queued_seconds") >= 0

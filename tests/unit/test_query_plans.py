@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 
 from bot.messages import InboundMessage
 from bot.services import Services
-from bot.storage.models import Author, Direction, Message, OutStatus
-from bot.storage.repo import get_or_create_contact, open_conversation, store_inbound
+from bot.storage.repo import store_inbound
 from tests.conftest import on_postgresql
 from tests.statements import recorded
+from tests.unit.test_sender import queue
 
 pytestmark = pytest.mark.skipif(
     on_postgresql(), reason="SQLite's query plans; PostgreSQL plans by table statistics"
@@ -30,24 +30,6 @@ pytestmark = pytest.mark.skipif(
 FULL_SCAN = re.compile(
     r"^SCAN (?!CONSTANT ROW$)(\w+)|^SEARCH (\w+) USING (?:COVERING )?INDEX \w+ \(direction=\?\)$"
 )
-
-
-def queue_counsellor_message(svc: Services, urn: str) -> None:
-    """A message for the outbox loop to claim."""
-    with svc.sessions.begin() as db:
-        contact = get_or_create_contact(db, svc.keys, urn)
-        conversation = open_conversation(db, contact)
-        db.add(
-            Message(
-                direction=Direction.OUT,
-                status=OutStatus.QUEUED,
-                author=Author.COUNSELLOR,
-                conversation_id=conversation.id,
-                contact_id=contact.id,
-                channel="whatsapp",
-                text="A counsellor writes",
-            )
-        )
 
 
 def test_one_message_end_to_end_scans_no_table(services: Services) -> None:
@@ -64,7 +46,7 @@ def test_one_message_end_to_end_scans_no_table(services: Services) -> None:
         with services.sessions.begin() as db:
             store_inbound(db, services.keys, inbound)
         assert services.pipeline.process_next() is True  # its reply taken and tried at once
-        queue_counsellor_message(services, inbound.urn)
+        queue(services, "whatsapp", ["Another message"])  # for the outbox loop
         assert services.sender.send_next() is True  # no Twilio here: fails, after the checks
     reads = ("SELECT", "UPDATE", "DELETE")
     seen = [(s, params) for s, params in sent if s.lstrip().upper().startswith(reads)]
