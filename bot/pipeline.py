@@ -7,7 +7,7 @@ Order, per message: opt-out keywords (channels, issue 3) → safety triage → c
 A message is processed in three short steps so no database transaction stays open while Rasa
 thinks: claim it and read what deciding needs, in one transaction (``claim_next``), decide
 (``decide``, may call Rasa), then write the outcome and its replies in one transaction
-(``complete``), guarded by the claim token.
+(``complete``), guarded by the claim token, and send the replies after it commits (bot/sender.py).
 """
 
 from __future__ import annotations
