@@ -28,12 +28,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.models import (
+    UNPROCESSED,
+    UNSENT,
     Direction,
     Handoff,
     HandoffStatus,
     InStatus,
     Message,
-    OutStatus,
     Reminder,
     ReminderStatus,
 )
@@ -71,10 +72,7 @@ SEND = Histogram(
     registry=LOCAL,
 )
 
-QUEUE_STATUSES = {
-    Direction.IN: (InStatus.PENDING, InStatus.PROCESSING),
-    Direction.OUT: (OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED),
-}
+QUEUE_STATUSES = {Direction.IN: UNPROCESSED, Direction.OUT: UNSENT}
 
 
 @contextmanager

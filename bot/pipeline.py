@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVarTuple
@@ -31,6 +32,7 @@ from bot.metrics import PIPELINE_TURN
 from bot.safety import triage
 from bot.storage.db import is_postgresql
 from bot.storage.models import (
+    UNPROCESSED,
     Author,
     Contact,
     Conversation,
@@ -98,7 +100,7 @@ class Turn:
     waiting: tuple[int, str] | None = None  # the first message kept for consent: (id, text)
 
 
-def first_unfinished(direction: Direction, statuses: list[str]) -> Select[int]:
+def first_unfinished(direction: Direction, statuses: Sequence[str]) -> Select[int]:
     """SQL: the id of each conversation's oldest unfinished message in one direction, the only
     one of the conversation a claim may take, so that a conversation is processed (or sent) in
     order. One pass over the unfinished messages through the queue index, however long the
@@ -162,7 +164,7 @@ class Pipeline:
     _candidates = (
         select(Message.id)
         .where(
-            Message.id.in_(first_unfinished(Direction.IN, [InStatus.PENDING, InStatus.PROCESSING])),
+            Message.id.in_(first_unfinished(Direction.IN, UNPROCESSED)),
             _due,
         )
         .order_by(Message.id)

@@ -31,7 +31,7 @@ from bot.messages import Button, Reply
 from bot.metrics import SEND, timed
 from bot.pipeline import due, first_unfinished, skip_locked
 from bot.storage.db import is_postgresql
-from bot.storage.models import Contact, Direction, Message, OutStatus
+from bot.storage.models import UNSENT, Contact, Direction, Message, OutStatus
 from bot.storage.repo import MESSAGE_WITH_CONTACT, now, rowcount
 from bot.urn import address
 
@@ -95,11 +95,7 @@ class Sender:
     _candidates = (
         select(Message.id, Message.status, Message.claimed_at)
         .where(
-            Message.id.in_(
-                first_unfinished(
-                    Direction.OUT, [OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED]
-                )
-            ),
+            Message.id.in_(first_unfinished(Direction.OUT, UNSENT)),
             _due,
         )
         .order_by(Message.id)
@@ -121,7 +117,7 @@ class Sender:
         .where(
             Message.conversation_id == bindparam("conversation_id"),
             Message.direction == Direction.OUT,
-            Message.status.in_([OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED]),
+            Message.status.in_(UNSENT),
         )
         .limit(1)
     )

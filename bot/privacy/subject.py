@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.privacy.providers import queue_deletions
 from bot.storage.models import (
+    UNSENT,
     Appointment,
     Contact,
     Conversation,
@@ -37,7 +38,6 @@ from bot.storage.models import (
     Intake,
     Message,
     Note,
-    OutStatus,
     Reminder,
     Tombstone,
 )
@@ -176,7 +176,6 @@ def erase_contact(
     return tombstone
 
 
-UNSENT = (OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED)
 MAX_ERASE_WAIT = timedelta(hours=1)
 
 

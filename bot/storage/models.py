@@ -106,6 +106,10 @@ class InStatus(enum.StrEnum):
     AWAITING_CONSENT = "consent"  # kept until the privacy notice is accepted (bot/consent.py)
 
 
+# Inbound messages the pipeline has still to finish: the inbound queue.
+UNPROCESSED = (InStatus.PENDING, InStatus.PROCESSING)
+
+
 class OutStatus(enum.StrEnum):
     """Lifecycle of an outbound message.
 
@@ -121,6 +125,10 @@ class OutStatus(enum.StrEnum):
     DELIVERED = "delivered"
     READ = "read"
     FAILED = "failed"
+
+
+# Outbound messages that have not gone out yet: the outbox.
+UNSENT = (OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED)
 
 
 class Author(enum.StrEnum):
