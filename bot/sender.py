@@ -5,7 +5,7 @@ Two ways in, one way out (``send``): the outbox loop claims the oldest due messa
 conversation (``send_next``); and a turn's replies are taken in the transaction that writes them
 (``take_replies``, from the pipeline's ``complete``) when nothing earlier of their conversation
 waits to go out, and sent by the inbound loop that answered, at once. That saves a claim
-transaction per reply and the wait for the one outbox loop (docs/performance.md). A taken reply
+transaction per reply and the wait for an outbox loop (docs/performance.md). A taken reply
 that is never recorded (its worker died) is found by the outbox loop after the lease, like any
 interrupted send.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,10 +61,10 @@ class Claimed:
 class Taken:
     """A turn's replies taken in the transaction that writes them (``Sender.take_replies``)."""
 
-    replies: list[Message] = field(default_factory=list)
-    contact: Contact | None = None
-    token: str = ""
-    window_open: bool = True
+    replies: list[Message]
+    contact: Contact
+    token: str
+    window_open: bool
 
 
 @dataclass(frozen=True)
@@ -170,30 +170,33 @@ class Sender:
             expired=message.expires_at is not None and message.expires_at <= now(),
         )
 
-    def take_replies(self, session: Session, replies: list[Message], contact: Contact) -> Taken:
+    def take_replies(
+        self, session: Session, replies: list[Message], contact: Contact
+    ) -> Taken | None:
         """In the transaction that adds a turn's queued ``replies``, before they are flushed: take
         them for the caller to send (``send_taken``) right after its commit, if nothing earlier of
-        their conversation waits to go out; otherwise leave them to the outbox loop. Only reads
-        here, so SQLite's write lock is not held any longer for it."""
+        their conversation waits to go out (else None: they are left to the outbox loops). Only
+        reads here, so SQLite's write lock is not held any longer for it."""
         if not replies:
-            return Taken()
+            return None
         first = replies[0]
         with session.no_autoflush:
             if session.scalar(self._unsent, {"conversation_id": first.conversation_id}) is not None:
-                return Taken()
+                return None
             window_open = self._window_open(session, first.channel, contact)
         token, taken_at = uuid.uuid4().hex, now()
         for reply in replies:
             reply.status, reply.claim_token, reply.claimed_at = OutStatus.SENDING, token, taken_at
         return Taken(replies, contact, token, window_open)
 
-    def send_taken(self, taken: Taken) -> None:
+    def send_taken(self, taken: Taken | None) -> None:
         """Send what ``take_replies`` took, once its transaction has committed (ids assigned)."""
-        if taken.replies and taken.contact is not None:
-            contact = taken.contact
-            self.send(
-                [self._claimed(r, contact, taken.token, taken.window_open) for r in taken.replies]
-            )
+        if taken is None:
+            return
+        claims = [
+            self._claimed(r, taken.contact, taken.token, taken.window_open) for r in taken.replies
+        ]
+        self.send(claims)
 
     def _window_open(self, session: Session, channel: str, contact: Contact) -> bool:
         """Whether a free-form WhatsApp message may go: the person wrote in the last 24 hours."""
