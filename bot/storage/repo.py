@@ -105,10 +105,13 @@ def store_inbound(session: Session, keys: ContactKeys, inbound: InboundMessage) 
     if existing is not None:
         return existing
     contact = get_or_create_contact(session, keys, inbound.urn)
+    # Read before the first write: on SQLite the write lock is then held from the contact's
+    # update to the commit only, not across the conversation's query (an autoflush there would
+    # have taken it), and webhooks wait less behind one another and the worker.
+    conversation = open_conversation(session, contact)
     if inbound.lang:
         contact.lang = inbound.lang
     contact.last_inbound_at = inbound.received_at
-    conversation = open_conversation(session, contact)
     message = Message(
         direction=Direction.IN,
         status=InStatus.PENDING,

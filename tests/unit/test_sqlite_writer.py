@@ -5,12 +5,19 @@ never keeps the lock."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
+from bot.messages import InboundMessage
+from bot.services import Services
 from bot.storage.db import make_engine
+from bot.storage.models import Contact, Message
+from bot.storage.repo import store_inbound
+from tests.statements import recorded
 
 
 @pytest.fixture
@@ -70,3 +77,26 @@ def test_a_failed_or_rolled_back_write_releases_the_lock(engine: Engine) -> None
     with engine.connect() as conn:  # closed without commit or rollback: released too
         conn.execute(text("INSERT INTO t (v) VALUES ('abandoned')"))
     assert not lock.locked()
+
+
+def test_storing_an_inbound_message_reads_everything_before_its_first_write(
+    services: Services,
+) -> None:
+    """The write lock is held from a transaction's first write to its commit: a webhook that
+    read its conversation after writing held it across that query (an autoflush), and the
+    other webhooks and the worker waited behind it."""
+    first = InboundMessage("whatsapp:+31612345678", "whatsapp", "SMr1", datetime.now(UTC), "hi")
+    with services.sessions.begin() as db:
+        store_inbound(db, services.keys, first)
+    second = replace(first, channel_message_id="SMr2", text="and again", lang="ar")
+    with recorded(services.sessions.kw["bind"]) as sent, services.sessions.begin() as db:
+        store_inbound(db, services.keys, second)
+    kinds = [statement.lstrip().split()[0].upper() for statement, _ in sent]
+    first_write = next(i for i, kind in enumerate(kinds) if kind in ("INSERT", "UPDATE"))
+    assert "SELECT" in kinds[:first_write]
+    assert "SELECT" not in kinds[first_write:], kinds
+    with services.sessions() as db:
+        stored = db.scalars(select(Message).order_by(Message.id)).all()
+        assert [m.text for m in stored] == ["hi", "and again"]
+        assert stored[0].conversation_id == stored[1].conversation_id
+        assert db.scalars(select(Contact.lang)).one() == "ar"
