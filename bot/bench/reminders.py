@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,6 +145,7 @@ def run(
         worker.terminate()
         worker.wait(timeout=30)
         fake.stop()
+    shutil.rmtree(workdir, ignore_errors=True)  # kept when the run failed: its workers.log
     per_person = Counter(m["to"] for m in fake.created)
     times = [c.at for c in fake.sent("/Messages.json") if c.method == "POST"]
     if plot_to is not None and times:

@@ -26,6 +26,7 @@ a change to the worker does shows. With a larger ``history`` a message must not 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -186,6 +187,7 @@ def run(
         services.close()
         rasa.stop()
         twilio.stop()
+    shutil.rmtree(workdir, ignore_errors=True)  # kept when the run failed: its worker.log
     answered = {turn for sid, turn in replies.items() if sid in accepted}
     server = None
     if server_before is not None and server_after is not None:
