@@ -273,8 +273,8 @@ def conversations(prefix: str, start: int, count: int, contacts: int) -> list[tu
 def client_session(base_url: str, connections: int, timeout_s: float) -> aiohttp.ClientSession:
     """The load generators' HTTP client. It stands in for Twilio's servers and bare Rasa's
     users, which run elsewhere, yet here it shares the CPUs with what it measures, so it must
-    cost little: aiohttp's client takes about a tenth of the CPU per request of httpx's
-    (0.2 against 2.0 ms, docs/performance.md)."""
+    cost little: aiohttp's client takes a fifth to a twentieth of the CPU per request of
+    httpx's (0.2-0.4 against 1.3-3.9 ms, docs/performance.md)."""
     return aiohttp.ClientSession(
         base_url,
         connector=aiohttp.TCPConnector(limit=connections),
