@@ -56,13 +56,12 @@ from bot.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from bot.privacy import crypto
 from bot.stack import ManagedProcess, action_server, gateway, rasa_server
 from bot.storage.db import make_engine, make_sessionmaker, migrate
-from bot.storage.models import UNPROCESSED, Direction, Message, OutStatus
+from bot.storage.models import UNPROCESSED, UNSENT, Direction, Message
 from bot.train import ensure_model
 
 WHATSAPP_FROM = "whatsapp:+31970100000"
 LEVELS = (1, 2, 4, 8, 16, 32, 64)
 CONSENT = "consent:yes"  # the privacy notice's "I agree" button (consent gate, issue 7)
-UNSETTLED_OUT = (OutStatus.QUEUED, OutStatus.SENDING, OutStatus.ERRORED)
 
 
 @dataclass
@@ -425,7 +424,7 @@ def settled(sessions: sessionmaker[Session]) -> bool:
             select(Message.id)
             .where(
                 ((Message.direction == Direction.IN) & Message.status.in_(UNPROCESSED))
-                | ((Message.direction == Direction.OUT) & Message.status.in_(UNSETTLED_OUT))
+                | ((Message.direction == Direction.OUT) & Message.status.in_(UNSENT))
             )
             .limit(1)
         )

@@ -38,7 +38,7 @@ from bot.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from bot.privacy import crypto
 from bot.stack import ManagedProcess, action_server, gateway, rasa_server, worker
 from bot.storage.db import make_engine, make_sessionmaker, migrate
-from bot.storage.models import Direction, InStatus, Message, OutStatus
+from bot.storage.models import UNPROCESSED, Direction, InStatus, Message, OutStatus
 from bot.train import ensure_model
 
 from .conftest import WHATSAPP_FROM, free_port
@@ -319,9 +319,7 @@ class Cluster:
             if m["sid"] in by_sid:
                 order.setdefault(m["to"], []).append(by_sid[m["sid"]].id)
         result.out_of_order = [to for to, ids in order.items() if ids != sorted(ids)]
-        result.unfinished = sum(
-            1 for m in inbound.values() if m.status in (InStatus.PENDING, InStatus.PROCESSING)
-        )
+        result.unfinished = sum(1 for m in inbound.values() if m.status in UNPROCESSED)
         return result
 
     # -- faults ----------------------------------------------------------------------------
